@@ -1,0 +1,1 @@
+//! The certificate authority behind `kc-certs` (filled in below the TLS module).

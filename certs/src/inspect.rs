@@ -1,0 +1,1 @@
+//! Certificate summaries for `kc-certs inspect`.

@@ -1,0 +1,55 @@
+//! `proxy.cfg` options.
+
+use super::{common, opt, OptionSpec, Schema, ValueKind::*};
+
+pub(super) static SCHEMA: Schema = Schema {
+    component: "proxy",
+    default_path: "/etc/kopano/proxy.cfg",
+    options: OPTIONS,
+    legacy_listen: &[],
+};
+
+static OPTIONS: &[OptionSpec] = &[
+    common::log_method(),
+    common::log_file("/var/log/kopano/proxy.log"),
+    common::log_level("3"),
+    common::log_timestamp(),
+    opt("server_socket", "http://localhost:236/kopano", Uri, "Storage server to connect to"),
+    // The edge listeners and routing (kc-proxy; owned by the proxy crate).
+    opt("https_listen", "*:443 *:237", Listen, "TLS listeners for HTTP/1.1 and HTTP/2 (ALPN h2, http/1.1)"),
+    opt("http_listen", "", Listen, "Plain HTTP listeners; empty = none"),
+    opt("h3_listen", "", Listen, "UDP listeners for HTTP/3 (e.g. *:443); empty = none; advertised with Alt-Svc"),
+    opt("admin_listen", "127.0.0.1:9237", Listen, "Plain HTTP listener for /healthz and Prometheus /metrics"),
+    opt("ssl_certificate_file", "/etc/kopano/ssl/proxy.pem", Str, "Space-separated PEM certificate chains; the first is the default, the others are chosen by SNI").reloadable(),
+    opt("ssl_private_key_file", "", Str, "Space-separated PEM keys matching ssl_certificate_file; empty = the key is in the certificate file").reloadable(),
+    opt("ssl_private_key_pass", "", Str, "Passphrase of encrypted private keys").secret(),
+    opt("ssl_verify_client", "off", Str, "Client certificates: off, optional or required, for all HTTPS listeners or per port as PORT:MODE (e.g. 'off 8443:required')"),
+    opt("ssl_ca_file", "", Path, "CA file for client-certificate verification"),
+    opt("ssl_ca_path", "", Path, "CA directory for client-certificate verification"),
+    opt("ssl_verify_depth", "2", Int, "Most intermediate certificates a client chain may carry; 0 = no limit"),
+    opt("proxy_header", "kopano_proxy: yes", Str, "Header set on upstream requests and added to responses (KC proxy_header); empty = none"),
+    opt("ldap_config", "", Path, "ldap.cfg for the node list and home-node lookups; empty = static nodes only"),
+    opt("nodes", "", Str, "Static nodes as NAME=URL pairs (e.g. 'z1=https://z1.lan:237'); merged with the directory's server objects"),
+    opt("default_node", "", Str, "Node for /kopano and /zarafa; empty = the public-store node, else the first node"),
+    opt("directory_refresh", "60", Duration, "How often the node list is re-read from the directory"),
+    opt("kopano_path_mode", "strip", OneOf(&["keep", "strip"]), "Whether /kopano and /zarafa reach the node with the prefix (keep) or without (strip)"),
+    opt("node_path_mode", "keep", OneOf(&["keep", "strip"]), "Whether /zN reaches the node with the prefix (keep) or without (strip)"),
+    opt("activesync_upstream", "http:80", Str, "Scheme and port of the ActiveSync (Z-Push) service on each node, as SCHEME:PORT"),
+    opt("caldav_upstream", "http:8080", Str, "Scheme and port of the CalDAV/iCal service on each node, as SCHEME:PORT"),
+    opt("upstream_ca_file", "", Path, "Internal CA that node certificates must chain to (HTTPS upstreams)"),
+    opt("upstream_ca_path", "", Path, "Internal CA directory for HTTPS upstreams"),
+    opt("upstream_cert_file", "", Path, "Client certificate the edge presents to HTTPS nodes (never a key from a node's sslkeys_path)"),
+    opt("upstream_key_file", "", Path, "Key of upstream_cert_file; empty = in the certificate file"),
+    opt("upstream_connect_timeout", "5", Duration, "Connect (and TLS handshake) timeout to nodes"),
+    opt("upstream_read_timeout", "900", Duration, "Read timeout on node replies; long enough for SOAP notifyGetItems long polls"),
+    opt("upstream_idle_timeout", "60", Duration, "How long an idle keep-alive connection to a node is kept"),
+    opt("upstream_keepalive", "128", Int, "Idle keep-alive connections kept per worker thread"),
+    opt("dns_cache_ttl", "60", Duration, "Longest time a resolved node address is cached"),
+    opt("soap_rewrite_limit", "1", SizeMb, "Largest SOAP reply held back for the lpszServerPath safety net; larger ones stream through"),
+    opt("public_url", "", Uri, "Public origin of the edge (e.g. https://mail.example.com); empty = from the request's scheme and Host"),
+    opt("alt_svc", "yes", Bool, "Advertise HTTP/3 with Alt-Svc when h3_listen is set"),
+    opt("access_log", "", Path, "Access log file; '-' = standard output; empty = none").reloadable(),
+    opt("access_log_format", "combined", OneOf(&["combined", "json"]), "Access log line format"),
+    opt("threads", "0", Int, "Worker threads per listener service; 0 = one per CPU"),
+    opt("shutdown_grace", "5", Duration, "How long graceful shutdown waits for requests in flight"),
+];

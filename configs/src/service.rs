@@ -1,0 +1,2 @@
+//! The skeleton every kc binary shares: standard command-line options,
+//! `--check-config`, logging, signals and daemonizing.

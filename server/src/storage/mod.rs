@@ -1,0 +1,215 @@
+//! The node's persistent state behind one trait, so that a MySQL/MariaDB backend
+//! can be added next to the embedded SQLite one.
+//!
+//! Layout (see `schema.rs`): `objects` (users, groups, companies; SYSTEM = 1,
+//! Everyone = 2 as in KC), `members`, `stores`, `folders` (KC's standard set,
+//! with UIDVALIDITY and a UID counter), `changes` (one monotonically increasing
+//! change number per change, tombstones included) and `attachments`
+//! (content-addressed files under `attachment_path`). The mailbox item tables
+//! are added by a later migration.
+
+pub mod attachments;
+pub mod folders;
+mod schema;
+pub mod sqlite;
+
+use std::fmt;
+
+/// Internal object id of the SYSTEM user (KC `KOPANO_UID_SYSTEM`).
+pub const SYSTEM_ID: i64 = 1;
+/// Internal object id of the Everyone group (KC `KOPANO_UID_EVERYONE`).
+pub const EVERYONE_ID: i64 = 2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("object already exists")]
+    Collision,
+    #[error("object not found")]
+    NotFound,
+    #[error("database schema version {0} is newer than this program")]
+    TooNew(i64),
+}
+
+pub type Result<T> = std::result::Result<T, StorageError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjectKind {
+    User,
+    Group,
+    Company,
+}
+
+impl ObjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::User => "user",
+            ObjectKind::Group => "group",
+            ObjectKind::Company => "company",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ObjectKind> {
+        Some(match s {
+            "user" => ObjectKind::User,
+            "group" => ObjectKind::Group,
+            "company" => ObjectKind::Company,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for ObjectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Per-user quota in bytes; 0 disables a level. Without `override_default`
+/// the server.cfg defaults apply.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Quota {
+    pub override_default: bool,
+    pub warn: i64,
+    pub soft: i64,
+    pub hard: i64,
+}
+
+/// A user, group or company known to this node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    pub id: i64,
+    pub kind: ObjectKind,
+    /// Which user plugin owns it: `db`, `ldap` or `system`.
+    pub source: String,
+    /// The plugin's unique id (the login for `db`, the unique attribute for LDAP).
+    pub external_id: String,
+    pub login: String,
+    pub fullname: String,
+    pub email: String,
+    /// 0 none, 1 admin, 2 system admin.
+    pub admin_level: u32,
+    pub nonactive: bool,
+    pub hidden: bool,
+    pub quota: Quota,
+    pub enabled_features: Vec<String>,
+    pub disabled_features: Vec<String>,
+    pub last_logon: Option<i64>,
+    pub last_logoff: Option<i64>,
+}
+
+/// Values for creating an object or replacing its attributes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectData {
+    pub login: String,
+    pub fullname: String,
+    pub email: String,
+    pub admin_level: u32,
+    pub nonactive: bool,
+    pub hidden: bool,
+}
+
+/// Store types (KC `ECSTORE_TYPE_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StoreType {
+    Private = 0,
+    Public = 1,
+    Archive = 2,
+}
+
+impl StoreType {
+    pub fn from_i64(v: i64) -> Option<StoreType> {
+        Some(match v {
+            0 => StoreType::Private,
+            1 => StoreType::Public,
+            2 => StoreType::Archive,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Store {
+    pub id: i64,
+    pub guid: [u8; 16],
+    pub store_type: StoreType,
+    /// `None` for an orphan (its user was deleted) or the public store.
+    pub owner: Option<i64>,
+    /// The owner's login when the store was created, kept for `--list-orphans`.
+    pub owner_name: String,
+    pub root_folder: i64,
+    pub created: i64,
+    pub modified: i64,
+    pub size: i64,
+}
+
+/// A folder row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folder {
+    pub id: i64,
+    pub store_id: i64,
+    pub parent: Option<i64>,
+    pub name: String,
+    pub container_class: Option<String>,
+    /// Well-known role (`inbox`, `ipm_subtree`, …), unique per store.
+    pub role: Option<String>,
+    pub uid_validity: u32,
+    pub uid_next: u32,
+}
+
+/// Everything the node keeps on disk. Implementations must be usable from
+/// several threads; calls are short and synchronous (async callers wrap them
+/// in `spawn_blocking`).
+pub trait Storage: Send + Sync {
+    /// This node's 16-byte server GUID, created with the database.
+    fn server_guid(&self) -> Result<[u8; 16]>;
+
+    fn object(&self, id: i64) -> Result<Option<Object>>;
+    /// Case-insensitive login lookup.
+    fn object_by_login(&self, kind: ObjectKind, login: &str) -> Result<Option<Object>>;
+    fn object_by_external(&self, source: &str, external_id: &str) -> Result<Option<Object>>;
+    fn objects(&self, kind: ObjectKind) -> Result<Vec<Object>>;
+    /// Create; `Collision` when the login or external id is taken.
+    fn create_object(
+        &self,
+        kind: ObjectKind,
+        source: &str,
+        external_id: &str,
+        data: &ObjectData,
+    ) -> Result<i64>;
+    fn update_object(&self, id: i64, data: &ObjectData) -> Result<()>;
+    /// Delete the object and its memberships; its stores become orphans.
+    fn delete_object(&self, id: i64) -> Result<()>;
+
+    fn password_hash(&self, id: i64) -> Result<Option<String>>;
+    fn set_password_hash(&self, id: i64, hash: &str) -> Result<()>;
+    fn set_quota(&self, id: i64, quota: &Quota) -> Result<()>;
+    fn set_features(&self, id: i64, enabled: &[String], disabled: &[String]) -> Result<()>;
+    fn record_logon(&self, id: i64, logon: bool, when: i64) -> Result<()>;
+
+    fn add_member(&self, group: i64, member: i64) -> Result<()>;
+    fn remove_member(&self, group: i64, member: i64) -> Result<()>;
+    fn members(&self, group: i64) -> Result<Vec<Object>>;
+    fn groups_of(&self, member: i64) -> Result<Vec<Object>>;
+
+    fn store_of(&self, owner: i64, store_type: StoreType) -> Result<Option<Store>>;
+    fn public_store(&self) -> Result<Option<Store>>;
+    fn store_by_guid(&self, guid: &[u8; 16]) -> Result<Option<Store>>;
+    /// Create a store with its standard folder set in one transaction.
+    fn create_store(
+        &self,
+        store_type: StoreType,
+        owner: Option<i64>,
+        owner_name: &str,
+    ) -> Result<Store>;
+    fn orphan_stores(&self) -> Result<Vec<Store>>;
+    fn folders(&self, store_id: i64) -> Result<Vec<Folder>>;
+    /// The highest change number handed out so far.
+    fn last_change(&self) -> Result<i64>;
+}

@@ -1,0 +1,102 @@
+//! SQLite schema migrations, applied in order; `PRAGMA user_version` records
+//! how many have run.
+
+use rusqlite::Connection;
+
+use super::{Result, StorageError};
+
+const MIGRATIONS: &[&str] = &[
+    // 1: directory objects, stores, folders, change log, attachments.
+    r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE objects (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    external_id TEXT NOT NULL,
+    login TEXT NOT NULL,
+    fullname TEXT NOT NULL DEFAULT '',
+    email TEXT NOT NULL DEFAULT '',
+    admin_level INTEGER NOT NULL DEFAULT 0,
+    nonactive INTEGER NOT NULL DEFAULT 0,
+    hidden INTEGER NOT NULL DEFAULT 0,
+    password_hash TEXT,
+    quota_override INTEGER NOT NULL DEFAULT 0,
+    quota_warn INTEGER NOT NULL DEFAULT 0,
+    quota_soft INTEGER NOT NULL DEFAULT 0,
+    quota_hard INTEGER NOT NULL DEFAULT 0,
+    features_enabled TEXT NOT NULL DEFAULT '',
+    features_disabled TEXT NOT NULL DEFAULT '',
+    last_logon INTEGER,
+    last_logoff INTEGER,
+    UNIQUE (source, external_id)
+);
+CREATE UNIQUE INDEX objects_login ON objects (kind, login COLLATE NOCASE);
+CREATE TABLE members (
+    group_id INTEGER NOT NULL REFERENCES objects(id) ON DELETE CASCADE,
+    member_id INTEGER NOT NULL REFERENCES objects(id) ON DELETE CASCADE,
+    PRIMARY KEY (group_id, member_id)
+);
+CREATE TABLE stores (
+    id INTEGER PRIMARY KEY,
+    guid BLOB NOT NULL UNIQUE,
+    store_type INTEGER NOT NULL,
+    owner_id INTEGER REFERENCES objects(id) ON DELETE SET NULL,
+    owner_name TEXT NOT NULL DEFAULT '',
+    root_folder INTEGER,
+    created INTEGER NOT NULL,
+    modified INTEGER NOT NULL,
+    size INTEGER NOT NULL DEFAULT 0,
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX stores_owner ON stores (owner_id, store_type) WHERE owner_id IS NOT NULL AND deleted = 0;
+CREATE TABLE folders (
+    id INTEGER PRIMARY KEY,
+    store_id INTEGER NOT NULL REFERENCES stores(id) ON DELETE CASCADE,
+    parent_id INTEGER REFERENCES folders(id),
+    name TEXT NOT NULL,
+    container_class TEXT,
+    role TEXT,
+    uid_validity INTEGER NOT NULL,
+    uid_next INTEGER NOT NULL DEFAULT 1,
+    change_num INTEGER NOT NULL DEFAULT 0,
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX folders_role ON folders (store_id, role) WHERE role IS NOT NULL;
+CREATE INDEX folders_parent ON folders (parent_id);
+CREATE TABLE changes (
+    change_num INTEGER PRIMARY KEY AUTOINCREMENT,
+    store_id INTEGER NOT NULL,
+    object_type TEXT NOT NULL,
+    object_id INTEGER NOT NULL,
+    change_type TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX changes_store ON changes (store_id, change_num);
+CREATE TABLE attachments (
+    hash TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    refcount INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO objects (id, kind, source, external_id, login, fullname, admin_level)
+    VALUES (1, 'user', 'system', 'SYSTEM', 'SYSTEM', 'SYSTEM', 2);
+INSERT INTO objects (id, kind, source, external_id, login, fullname)
+    VALUES (2, 'group', 'system', 'Everyone', 'Everyone', 'Everyone');
+"#,
+];
+
+/// Bring the database to the newest schema.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let target = MIGRATIONS.len() as i64;
+    if version > target {
+        return Err(StorageError::TooNew(version));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
