@@ -7,4 +7,6 @@ scripts/install-deps.sh test
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The end-to-end tests in tests/ start the real binaries, so build them first.
+cargo build --workspace --bins --locked
 cargo test --workspace --locked --no-fail-fast
