@@ -95,14 +95,17 @@ pub enum TlsError {
     /// Verification: the extended key usage does not allow this use (server or client).
     #[error("certificate is not allowed for this purpose (extended key usage): {detail}")]
     InvalidPurpose { detail: String },
-    /// Verification: a signature in the chain is wrong.
-    #[error("certificate signature is invalid")]
+    /// Verification: a signature in the chain is wrong. webpki reports this (rather than
+    /// an unknown issuer) when a trusted CA has the issuer's *name* but not its key.
+    #[error("certificate signature does not verify: it was signed by another CA with the same name as a trusted one, or it is corrupted")]
     BadSignature,
     /// Verification: the certificate was revoked.
     #[error("certificate has been revoked")]
     Revoked,
     /// Verification: the peer sent more intermediates than the configured verify depth.
-    #[error("certificate chain too long: {intermediates} intermediate(s), verify depth is {depth}")]
+    #[error(
+        "certificate chain too long: {intermediates} intermediate(s), verify depth is {depth}"
+    )]
     ChainTooLong { depth: u8, intermediates: usize },
     /// Verification failed for another reason.
     #[error("certificate rejected: {0}")]

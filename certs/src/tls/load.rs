@@ -79,11 +79,11 @@ pub(crate) fn decode_key(
         "EC PRIVATE KEY" => Ok(PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(block.der))),
         "ENCRYPTED PRIVATE KEY" => {
             // KC's default server_ssl_key_pass is "server"; an empty option means "none".
-            let pass = pass.filter(|p| !p.is_empty()).ok_or_else(|| {
-                TlsError::PassphraseRequired {
-                    path: path.to_path_buf(),
-                }
-            })?;
+            let pass =
+                pass.filter(|p| !p.is_empty())
+                    .ok_or_else(|| TlsError::PassphraseRequired {
+                        path: path.to_path_buf(),
+                    })?;
             decrypt_pkcs8(&block.der, pass, path)
         }
         other => Err(TlsError::InvalidKey {
@@ -99,7 +99,11 @@ fn decrypt_pkcs8(der: &[u8], pass: &str, path: &Path) -> Result<PrivateKeyDer<'s
         reason: format!("malformed encrypted PKCS#8: {e}"),
     })?;
     let doc = info.decrypt(pass.as_bytes()).map_err(|e| match e {
-        pkcs8::Error::EncryptedPrivateKey(pkcs8::pkcs5::Error::DecryptFailed) => {
+        // pkcs5 0.7 reports a bad padding (the usual wrong-passphrase symptom) as
+        // EncryptFailed, so both mean "wrong passphrase".
+        pkcs8::Error::EncryptedPrivateKey(
+            pkcs8::pkcs5::Error::DecryptFailed | pkcs8::pkcs5::Error::EncryptFailed,
+        ) => {
             TlsError::WrongPassphrase {
                 path: path.to_path_buf(),
             }
@@ -127,7 +131,10 @@ fn decrypt_pkcs8(der: &[u8], pass: &str, path: &Path) -> Result<PrivateKeyDer<'s
 /// Loads the one private key in a PEM file (plain or encrypted PKCS#8, PKCS#1, SEC1).
 ///
 /// Other blocks (certificates in a combined file) are ignored.
-pub fn load_private_key(path: &Path, pass: Option<&str>) -> Result<PrivateKeyDer<'static>, TlsError> {
+pub fn load_private_key(
+    path: &Path,
+    pass: Option<&str>,
+) -> Result<PrivateKeyDer<'static>, TlsError> {
     let mut keys = read_pem(path)?
         .into_iter()
         .filter(|b| is_key_label(&b.label));

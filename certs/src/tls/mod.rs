@@ -18,10 +18,12 @@ mod verify;
 
 pub use client::ClientTls;
 pub use error::TlsError;
-pub use load::{load_cert_chain, load_cert_chain_and_key, load_private_key, read_limited, MAX_FILE_SIZE};
+pub use load::{
+    load_cert_chain, load_cert_chain_and_key, load_private_key, read_limited, MAX_FILE_SIZE,
+};
 pub use provider::{install_crypto_provider, provider};
 pub use reload::{ReloadingCertResolver, ReloadingServerConfig};
 pub use roots::{load_roots, load_roots_with_certs};
 pub use server::{ClientAuth, ServerTls};
 pub use sslkeys::{spki_of_certificate, SslKeys};
-pub use verify::{map_verification_error, verify_certificate, Purpose};
+pub use verify::{handshake_error, map_verification_error, verify_certificate, Purpose};

@@ -133,10 +133,12 @@ pub fn parse(input: &[u8]) -> Result<Vec<PemBlock>, PemError> {
                 line: begin_line,
             });
         }
-        let der = STANDARD.decode(body.as_bytes()).map_err(|_| PemError::Base64 {
-            label: label.clone(),
-            line: begin_line,
-        })?;
+        let der = STANDARD
+            .decode(body.as_bytes())
+            .map_err(|_| PemError::Base64 {
+                label: label.clone(),
+                line: begin_line,
+            })?;
         blocks.push(PemBlock {
             label,
             headers,

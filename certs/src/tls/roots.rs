@@ -18,7 +18,10 @@ const MAX_DIR_ENTRIES: usize = 10_000;
 /// In the directory, files that are not PEM certificates (c_rehash leaves symlinks and
 /// may sit next to CRLs or keys) are skipped with a debug log. At least one CA must
 /// result.
-pub fn load_roots(ca_file: Option<&Path>, ca_dir: Option<&Path>) -> Result<RootCertStore, TlsError> {
+pub fn load_roots(
+    ca_file: Option<&Path>,
+    ca_dir: Option<&Path>,
+) -> Result<RootCertStore, TlsError> {
     load_roots_with_certs(ca_file, ca_dir).map(|(store, _)| store)
 }
 

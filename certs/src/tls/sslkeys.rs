@@ -65,9 +65,12 @@ impl SslKeys {
             if !path.is_file() {
                 continue;
             }
-            let keys = match read_limited(&path, MAX_KEY_FILE)
-                .and_then(|b| pem::parse(&b).map_err(|source| TlsError::Pem { path: path.clone(), source }))
-            {
+            let keys = match read_limited(&path, MAX_KEY_FILE).and_then(|b| {
+                pem::parse(&b).map_err(|source| TlsError::Pem {
+                    path: path.clone(),
+                    source,
+                })
+            }) {
                 Ok(blocks) => blocks
                     .into_iter()
                     .filter(|b| b.label == "PUBLIC KEY")

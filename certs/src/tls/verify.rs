@@ -4,10 +4,14 @@
 use std::sync::Arc;
 
 use rustls::client::danger::ServerCertVerifier;
-use rustls::client::{verify_server_cert_signed_by_trust_anchor, verify_server_name, WebPkiServerVerifier};
+use rustls::client::{
+    verify_server_cert_signed_by_trust_anchor, verify_server_name, WebPkiServerVerifier,
+};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{ParsedCertificate, WebPkiClientVerifier};
-use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme,
+};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
 use super::{provider, TlsError};
@@ -22,7 +26,8 @@ pub enum Purpose {
 }
 
 pub(crate) fn format_unix(t: UnixTime) -> String {
-    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    let fmt =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
     i64::try_from(t.as_secs())
         .ok()
         .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
@@ -65,28 +70,48 @@ pub fn map_verification_error(err: rustls::Error, host: Option<&str>) -> TlsErro
                 host: host.unwrap_or("?").to_string(),
                 presented: Vec::new(),
             },
-            CertificateError::NotValidForNameContext { expected, presented } => {
-                TlsError::NotValidForHost {
-                    host: host
-                        .map(str::to_string)
-                        .unwrap_or_else(|| expected.to_str().into_owned()),
-                    presented: presented.iter().map(|p| clean_presented(p)).collect(),
-                }
-            }
+            CertificateError::NotValidForNameContext {
+                expected,
+                presented,
+            } => TlsError::NotValidForHost {
+                host: host
+                    .map(str::to_string)
+                    .unwrap_or_else(|| expected.to_str().into_owned()),
+                presented: presented.iter().map(|p| clean_presented(p)).collect(),
+            },
             CertificateError::InvalidPurpose => TlsError::InvalidPurpose {
                 detail: "extended key usage does not allow this use".into(),
             },
-            CertificateError::InvalidPurposeContext { required, presented } => {
-                TlsError::InvalidPurpose {
-                    detail: format!("required {required:?}, certificate allows {presented:?}"),
-                }
-            }
+            CertificateError::InvalidPurposeContext {
+                required,
+                presented,
+            } => TlsError::InvalidPurpose {
+                detail: format!("required {required:?}, certificate allows {presented:?}"),
+            },
             CertificateError::BadSignature => TlsError::BadSignature,
             CertificateError::Revoked => TlsError::Revoked,
+            CertificateError::Other(other) => match other.0.downcast_ref::<TlsError>() {
+                Some(TlsError::ChainTooLong {
+                    depth,
+                    intermediates,
+                }) => TlsError::ChainTooLong {
+                    depth: *depth,
+                    intermediates: *intermediates,
+                },
+                _ => TlsError::Rejected(other.0.to_string()),
+            },
             other => TlsError::Rejected(format!("{other:?}")),
         },
         other => TlsError::Rustls(other),
     }
+}
+
+/// The readable cause of a failed tokio-rustls handshake (`accept`/`connect` return an
+/// `io::Error` wrapping the `rustls::Error`), or `None` if it was a plain I/O error.
+pub fn handshake_error(err: &std::io::Error) -> Option<TlsError> {
+    err.get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .map(|e| map_verification_error(e.clone(), None))
 }
 
 fn subject_alt_names(der: &CertificateDer<'_>) -> Vec<String> {
@@ -103,8 +128,12 @@ fn subject_alt_names(der: &CertificateDer<'_>) -> Vec<String> {
         .filter_map(|n| match n {
             GeneralName::DNSName(d) => Some(d.to_string()),
             GeneralName::IPAddress(ip) => match ip.len() {
-                4 => <[u8; 4]>::try_from(*ip).ok().map(|a| std::net::IpAddr::from(a).to_string()),
-                16 => <[u8; 16]>::try_from(*ip).ok().map(|a| std::net::IpAddr::from(a).to_string()),
+                4 => <[u8; 4]>::try_from(*ip)
+                    .ok()
+                    .map(|a| std::net::IpAddr::from(a).to_string()),
+                16 => <[u8; 16]>::try_from(*ip)
+                    .ok()
+                    .map(|a| std::net::IpAddr::from(a).to_string()),
                 _ => None,
             },
             _ => None,
@@ -127,9 +156,11 @@ pub fn verify_certificate(
     purpose: Purpose,
     now: UnixTime,
 ) -> Result<(), TlsError> {
-    let (leaf, intermediates) = chain.split_first().ok_or_else(|| TlsError::PeerCertificate {
-        reason: "empty certificate chain".into(),
-    })?;
+    let (leaf, intermediates) = chain
+        .split_first()
+        .ok_or_else(|| TlsError::PeerCertificate {
+            reason: "empty certificate chain".into(),
+        })?;
     let name = host
         .map(|h| {
             ServerName::try_from(h.to_string()).map_err(|_| TlsError::InvalidHostName {
@@ -155,8 +186,8 @@ pub fn verify_certificate(
                 .map(|_| ())
         }
         (Purpose::Server, None) => {
-            let parsed = ParsedCertificate::try_from(leaf)
-                .map_err(|e| map_verification_error(e, host))?;
+            let parsed =
+                ParsedCertificate::try_from(leaf).map_err(|e| map_verification_error(e, host))?;
             verify_server_cert_signed_by_trust_anchor(
                 &parsed,
                 &roots,
@@ -223,7 +254,8 @@ impl ClientCertVerifier for DepthLimitedVerifier {
                 rustls::OtherError(Arc::new(err)),
             )));
         }
-        self.inner.verify_client_cert(end_entity, intermediates, now)
+        self.inner
+            .verify_client_cert(end_entity, intermediates, now)
     }
 
     fn verify_tls12_signature(

@@ -1,1 +1,0 @@
-//! The certificate authority behind `kc-certs` (filled in below the TLS module).
