@@ -80,6 +80,9 @@ enum LegacyValue {
     Enable(bool),
     Port(u16),
     Bind(String),
+    UriHost(String),
+    UriPort(u16),
+    UriProtocol(String),
 }
 
 impl Config {
@@ -96,14 +99,23 @@ impl Config {
 
     /// Parses `text` as if it were the contents of `origin`. `!include`s are
     /// read from disk relative to `origin`'s directory.
-    pub fn parse(text: &str, origin: &Path, schema: &'static Schema) -> Result<Config, ConfigError> {
+    pub fn parse(
+        text: &str,
+        origin: &Path,
+        schema: &'static Schema,
+    ) -> Result<Config, ConfigError> {
         let mut reader = parser::read_file;
-        let doc = parser::parse_document(text, origin, &mut reader)?;
+        let identity = std::fs::canonicalize(origin).unwrap_or_else(|_| origin.to_path_buf());
+        let doc = parser::parse_document_as(text, origin, &identity, &mut reader)?;
         Self::from_document(doc, origin, schema)
     }
 
     /// Builds a configuration from an already parsed document.
-    pub fn from_document(doc: Document, origin: &Path, schema: &'static Schema) -> Result<Config, ConfigError> {
+    pub fn from_document(
+        doc: Document,
+        origin: &Path,
+        schema: &'static Schema,
+    ) -> Result<Config, ConfigError> {
         let mut cfg = Config::defaults(schema);
         cfg.source = Some(origin.to_path_buf());
         cfg.files = doc.files;
@@ -125,6 +137,7 @@ impl Config {
             }
         }
         cfg.apply_legacy(&legacy)?;
+        cfg.apply_legacy_uri(&legacy)?;
         Ok(cfg)
     }
 
@@ -169,13 +182,17 @@ impl Config {
 
     fn assign(&mut self, i: usize, raw: &str, origin: Origin) -> Result<(), ConfigError> {
         let spec = &self.schema.options[i];
-        let value = spec.kind.parse(raw).map_err(|expected| ConfigError::InvalidValue {
-            file: origin.file.clone(),
-            line: origin.line,
-            option: spec.name.to_owned(),
-            value: raw.to_owned(),
-            expected,
-        })?;
+        let value = spec
+            .kind
+            .parse(raw)
+            .map_err(|expected| ConfigError::InvalidValue {
+                file: origin.file.clone(),
+                line: origin.line,
+                option: spec.name.to_owned(),
+                // Error messages end up in logs: never echo a secret.
+                value: if spec.secret { MASK.to_owned() } else { raw.to_owned() },
+                expected,
+            })?;
         self.slots[i] = Slot {
             raw: normalized_raw(raw, &value, spec.kind),
             value,
@@ -184,7 +201,10 @@ impl Config {
         Ok(())
     }
 
-    fn apply_legacy(&mut self, legacy: &HashMap<&'static str, (LegacyValue, Origin)>) -> Result<(), ConfigError> {
+    fn apply_legacy(
+        &mut self,
+        legacy: &HashMap<&'static str, (LegacyValue, Origin)>,
+    ) -> Result<(), ConfigError> {
         for l in self.schema.legacy_listen {
             let parts: Vec<&(LegacyValue, Origin)> = [l.enable, l.port, l.bind]
                 .iter()
@@ -198,8 +218,14 @@ impl Config {
                 continue;
             };
             if let Some(set_at) = self.slots[t].origin.clone() {
-                for (name, (_, o)) in legacy.iter().filter(|(n, _)| [l.enable, l.port, l.bind].contains(n)) {
-                    let w = format!("{o}: legacy option '{name}' ignored because '{}' is set at {set_at}", l.target);
+                for (name, (_, o)) in legacy
+                    .iter()
+                    .filter(|(n, _)| [l.enable, l.port, l.bind].contains(n))
+                {
+                    let w = format!(
+                        "{o}: legacy option '{name}' ignored because '{}' is set at {set_at}",
+                        l.target
+                    );
                     if !self.warnings.contains(&w) {
                         self.warnings.push(w);
                     }
@@ -214,7 +240,7 @@ impl Config {
                     LegacyValue::Enable(b) => enabled = *b,
                     LegacyValue::Port(p) => port = *p,
                     LegacyValue::Bind(h) if !h.is_empty() => host = h.clone(),
-                    LegacyValue::Bind(_) => {}
+                    _ => {}
                 }
             }
             let raw = if !enabled {
@@ -234,6 +260,57 @@ impl Config {
             self.assign(t, &raw, origin)?;
         }
         Ok(())
+    }
+
+    fn apply_legacy_uri(
+        &mut self,
+        legacy: &HashMap<&'static str, (LegacyValue, Origin)>,
+    ) -> Result<(), ConfigError> {
+        let Some(u) = self.schema.legacy_uri else {
+            return Ok(());
+        };
+        let names = [u.host, u.port, u.protocol];
+        let given: Vec<(&'static str, &(LegacyValue, Origin))> = names
+            .iter()
+            .filter_map(|n| legacy.get(n).map(|v| (*n, v)))
+            .collect();
+        if given.is_empty() {
+            return Ok(());
+        }
+        let Some(t) = self.schema.index_of(u.target) else {
+            return Ok(());
+        };
+        if let Some(set_at) = self.slots[t].origin.clone() {
+            for (name, (_, o)) in given {
+                self.warnings.push(format!(
+                    "{o}: legacy option '{name}' ignored because '{}' is set at {set_at}",
+                    u.target
+                ));
+            }
+            return Ok(());
+        }
+        let mut hosts = "localhost".to_owned();
+        let mut port = None;
+        let mut proto = "ldap".to_owned();
+        for (_, (v, _)) in &given {
+            match v {
+                LegacyValue::UriHost(h) if !h.is_empty() => hosts = h.clone(),
+                LegacyValue::UriPort(p) => port = Some(*p),
+                LegacyValue::UriProtocol(p) => proto = p.clone(),
+                _ => {}
+            }
+        }
+        let port = port.unwrap_or(if proto == "ldaps" { 636 } else { 389 });
+        let raw = hosts
+            .split_whitespace()
+            .map(|h| format!("{proto}://{h}:{port}/"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let origin = given
+            .last()
+            .map(|(_, (_, o))| o.clone())
+            .unwrap_or_else(|| Origin::new(SET_ORIGIN, 0));
+        self.assign(t, &raw, origin)
     }
 
     fn slot(&self, key: &str) -> (&'static OptionSpec, &Slot) {
@@ -392,6 +469,33 @@ impl Config {
         }
     }
 
+    /// The typed value of an option (see [`Value`]).
+    pub fn value(&self, key: &str) -> &Value {
+        &self.slot(key).1.value
+    }
+
+    /// Options whose effective value differs in `newer` (same schema
+    /// assumed), e.g. to act on a SIGHUP reload.
+    pub fn changed(&self, newer: &Config) -> Vec<&'static OptionSpec> {
+        self.schema
+            .options
+            .iter()
+            .zip(self.slots.iter().zip(&newer.slots))
+            .filter(|(_, (a, b))| a.value != b.value)
+            .map(|(o, _)| o)
+            .collect()
+    }
+
+    /// Names of changed options that are not reloadable: a reload cannot
+    /// apply them, a restart is needed.
+    pub fn restart_required(&self, newer: &Config) -> Vec<&'static str> {
+        self.changed(newer)
+            .into_iter()
+            .filter(|o| !o.reloadable)
+            .map(|o| o.name)
+            .collect()
+    }
+
     /// Every option in schema order with its effective text; non-empty
     /// secrets are replaced by `********`.
     pub fn effective(&self) -> Vec<(&'static str, String)> {
@@ -411,7 +515,12 @@ impl Config {
     }
 }
 
-fn parse_legacy(name: &str, role: LegacyRole, raw: &str, origin: &Origin) -> Result<LegacyValue, ConfigError> {
+fn parse_legacy(
+    name: &str,
+    role: LegacyRole,
+    raw: &str,
+    origin: &Origin,
+) -> Result<LegacyValue, ConfigError> {
     let invalid = |expected: &str| ConfigError::InvalidValue {
         file: origin.file.clone(),
         line: origin.line,
@@ -429,13 +538,46 @@ fn parse_legacy(name: &str, role: LegacyRole, raw: &str, origin: &Origin) -> Res
             .filter(|p| *p != 0)
             .map(LegacyValue::Port)
             .ok_or_else(|| invalid("a port number from 1 to 65535")),
+        LegacyRole::UriHost => {
+            let ok = raw.split_whitespace().all(|h| {
+                ListenAddr::parse(&format!("{h}:1")).is_some_and(|a| {
+                    matches!(
+                        a,
+                        ListenAddr::Tcp {
+                            host: Some(_),
+                            iface: None,
+                            ..
+                        }
+                    )
+                })
+            });
+            if ok {
+                Ok(LegacyValue::UriHost(raw.to_owned()))
+            } else {
+                Err(invalid("space-separated LDAP host names"))
+            }
+        }
+        LegacyRole::UriPort => raw
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .map(LegacyValue::UriPort)
+            .ok_or_else(|| invalid("a port number from 1 to 65535")),
+        LegacyRole::UriProtocol => match raw.to_ascii_lowercase().as_str() {
+            p @ ("ldap" | "ldaps") => Ok(LegacyValue::UriProtocol(p.to_owned())),
+            _ => Err(invalid("one of ldap or ldaps")),
+        },
         LegacyRole::Bind => {
             let ok = raw.is_empty()
                 || raw == "*"
                 || ListenAddr::parse(&format!("{raw}:1")).is_some()
                 || ListenAddr::parse(&format!("[{raw}]:1")).is_some();
             if ok {
-                Ok(LegacyValue::Bind(if raw == "*" { String::new() } else { raw.to_owned() }))
+                Ok(LegacyValue::Bind(if raw == "*" {
+                    String::new()
+                } else {
+                    raw.to_owned()
+                }))
             } else {
                 Err(invalid("an IP address or host name to bind to"))
             }

@@ -5,6 +5,7 @@
 //! [`Schema`] when the file is read, so the typed accessors on [`Config`]
 //! never fail at run time.
 
+mod bind;
 mod config;
 mod error;
 mod origin;
@@ -13,9 +14,10 @@ pub mod schema;
 pub mod service;
 mod value;
 
+pub use bind::LISTEN_BACKLOG;
 pub use config::Config;
 pub use error::ConfigError;
 pub use origin::Origin;
-pub use parser::{parse_document, Assignment, Document};
-pub use schema::{opt, schemas, LegacyListen, OptionSpec, Schema};
+pub use parser::{parse_document, parse_document_as, Assignment, Document, Reader};
+pub use schema::{opt, schemas, LegacyListen, LegacyUri, OptionSpec, Schema};
 pub use value::{ListenAddr, TimeUnit, Value, ValueKind};

@@ -12,7 +12,10 @@ pub struct Origin {
 
 impl Origin {
     pub fn new(file: impl Into<PathBuf>, line: u32) -> Self {
-        Origin { file: file.into(), line }
+        Origin {
+            file: file.into(),
+            line,
+        }
     }
 }
 

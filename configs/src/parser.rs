@@ -53,8 +53,20 @@ pub fn parse_document(
     origin: &Path,
     read: &mut Reader<'_>,
 ) -> Result<Document, ConfigError> {
+    parse_document_as(text, origin, origin, read)
+}
+
+/// Like [`parse_document`], with `identity` (e.g. the canonical path) naming
+/// the top file for cycle detection, so a file that includes itself under
+/// another spelling is caught at once.
+pub fn parse_document_as(
+    text: &str,
+    origin: &Path,
+    identity: &Path,
+    read: &mut Reader<'_>,
+) -> Result<Document, ConfigError> {
     let mut doc = Document::default();
-    let mut stack = vec![(origin.to_path_buf(), normalize(origin))];
+    let mut stack = vec![(origin.to_path_buf(), normalize(identity))];
     doc.files.push(origin.to_path_buf());
     parse_into(text, origin, read, &mut stack, &mut doc)?;
     Ok(doc)
@@ -111,12 +123,20 @@ fn parse_into(
     doc: &mut Document,
 ) -> Result<(), ConfigError> {
     if text.len() > MAX_FILE {
-        return Err(syntax(file, 0, format!("file is larger than {MAX_FILE} bytes")));
+        return Err(syntax(
+            file,
+            0,
+            format!("file is larger than {MAX_FILE} bytes"),
+        ));
     }
     for (idx, raw_line) in text.lines().enumerate() {
         let lineno = u32::try_from(idx + 1).unwrap_or(u32::MAX);
         if raw_line.len() > MAX_LINE {
-            return Err(syntax(file, lineno, format!("line is longer than {MAX_LINE} bytes")));
+            return Err(syntax(
+                file,
+                lineno,
+                format!("line is longer than {MAX_LINE} bytes"),
+            ));
         }
         let line = raw_line.trim();
         if line.is_empty() || line.starts_with('#') {

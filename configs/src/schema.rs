@@ -99,6 +99,18 @@ pub struct LegacyListen {
     pub bind: &'static str,
 }
 
+/// Zarafa-era `ldap_host` / `ldap_port` / `ldap_protocol`: when the URI
+/// option is not set but any of these is, it becomes one
+/// `PROTOCOL://HOST:PORT` per space-separated host (defaults `ldap`,
+/// `localhost`, 389 or 636 for ldaps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LegacyUri {
+    pub target: &'static str,
+    pub host: &'static str,
+    pub port: &'static str,
+    pub protocol: &'static str,
+}
+
 /// Everything a component's configuration file may contain.
 #[derive(Debug)]
 pub struct Schema {
@@ -109,6 +121,8 @@ pub struct Schema {
     pub options: &'static [OptionSpec],
     /// Old listener triples translated into current `*_listen` options.
     pub legacy_listen: &'static [LegacyListen],
+    /// Old host/port/protocol options translated into a URI list.
+    pub legacy_uri: Option<LegacyUri>,
 }
 
 /// Role of a legacy option name inside a [`LegacyListen`] triple.
@@ -117,6 +131,9 @@ pub(crate) enum LegacyRole {
     Enable,
     Port,
     Bind,
+    UriHost,
+    UriPort,
+    UriProtocol,
 }
 
 impl Schema {
@@ -127,12 +144,25 @@ impl Schema {
 
     pub(crate) fn index_of(&self, name: &str) -> Option<usize> {
         self.options.iter().position(|o| {
-            o.name.eq_ignore_ascii_case(name) || o.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+            o.name.eq_ignore_ascii_case(name)
+                || o.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
         })
     }
 
     /// Canonical spelling and role when `name` is a legacy listener option.
     pub(crate) fn legacy_name(&self, name: &str) -> Option<(&'static str, LegacyRole)> {
+        if let Some(u) = &self.legacy_uri {
+            let hit = [
+                (u.host, LegacyRole::UriHost),
+                (u.port, LegacyRole::UriPort),
+                (u.protocol, LegacyRole::UriProtocol),
+            ]
+            .into_iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name));
+            if hit.is_some() {
+                return hit;
+            }
+        }
         self.legacy_listen.iter().find_map(|l| {
             [
                 (l.enable, LegacyRole::Enable),
@@ -151,11 +181,17 @@ impl Schema {
             v.push(o.name);
             v.extend(o.aliases.iter().copied());
         }
-        for l in self.legacy_listen {
-            for n in [l.enable, l.port, l.bind] {
-                if !n.is_empty() && !v.contains(&n) {
-                    v.push(n);
-                }
+        let uri_names = self
+            .legacy_uri
+            .iter()
+            .flat_map(|u| [u.host, u.port, u.protocol]);
+        let listen_names = self
+            .legacy_listen
+            .iter()
+            .flat_map(|l| [l.enable, l.port, l.bind]);
+        for n in uri_names.chain(listen_names) {
+            if !n.is_empty() && !v.contains(&n) {
+                v.push(n);
             }
         }
         v

@@ -111,7 +111,9 @@ impl ValueKind {
             ValueKind::Bool => "yes, no, true, false, 1 or 0".into(),
             ValueKind::Int => "an integer".into(),
             ValueKind::SizeMb => "a size in megabytes, optionally with a k, m or g suffix".into(),
-            ValueKind::Duration => "a duration in seconds, optionally with an ms, s, m, h or d suffix".into(),
+            ValueKind::Duration => {
+                "a duration in seconds, optionally with an ms, s, m, h or d suffix".into()
+            }
             ValueKind::DurationIn(u) => format!(
                 "a duration in {}, optionally with an ms, s, m, h or d suffix",
                 u.name()
@@ -137,14 +139,18 @@ impl ValueKind {
                 None => bad(),
             },
             ValueKind::Int => raw.parse::<i64>().map(Value::Int).or_else(|_| bad()),
-            ValueKind::SizeMb => parse_size(raw).map(Value::Bytes).ok_or_else(|| self.expected()),
+            ValueKind::SizeMb => parse_size(raw)
+                .map(Value::Bytes)
+                .ok_or_else(|| self.expected()),
             ValueKind::Duration => parse_duration(raw, TimeUnit::Seconds)
                 .map(Value::Duration)
                 .ok_or_else(|| self.expected()),
             ValueKind::DurationIn(u) => parse_duration(raw, *u)
                 .map(Value::Duration)
                 .ok_or_else(|| self.expected()),
-            ValueKind::Listen => parse_listen_list(raw).map(Value::Listen).ok_or_else(|| self.expected()),
+            ValueKind::Listen => parse_listen_list(raw)
+                .map(Value::Listen)
+                .ok_or_else(|| self.expected()),
             ValueKind::UriList => {
                 let mut out = Vec::new();
                 for u in raw.split_whitespace() {
@@ -162,7 +168,9 @@ impl ValueKind {
                     bad()
                 }
             }
-            ValueKind::HexMask => parse_mask(raw).map(Value::Mask).ok_or_else(|| self.expected()),
+            ValueKind::HexMask => parse_mask(raw)
+                .map(Value::Mask)
+                .ok_or_else(|| self.expected()),
             ValueKind::OneOf(words) => words
                 .iter()
                 .find(|w| w.eq_ignore_ascii_case(raw))
@@ -175,7 +183,13 @@ impl ValueKind {
 fn one_of_text(words: &[&str]) -> String {
     let quoted: Vec<String> = words
         .iter()
-        .map(|w| if w.is_empty() { "an empty value".to_owned() } else { (*w).to_owned() })
+        .map(|w| {
+            if w.is_empty() {
+                "an empty value".to_owned()
+            } else {
+                (*w).to_owned()
+            }
+        })
         .collect();
     match quoted.split_last() {
         None => "nothing".into(),
@@ -210,7 +224,10 @@ fn split_number(raw: &str) -> Option<(u64, &str)> {
 fn parse_size(raw: &str) -> Option<u64> {
     let (n, suffix) = split_number(raw)?;
     let lower = suffix.to_ascii_lowercase();
-    let unit_part = lower.strip_suffix('b').filter(|s| !s.is_empty()).unwrap_or(&lower);
+    let unit_part = lower
+        .strip_suffix('b')
+        .filter(|s| !s.is_empty())
+        .unwrap_or(&lower);
     let mult: u64 = match unit_part {
         "" | "m" => 1 << 20,
         "k" => 1 << 10,
@@ -267,7 +284,8 @@ fn parse_listen_list(raw: &str) -> Option<Vec<ListenAddr>> {
 fn valid_hostname(h: &str) -> bool {
     !h.is_empty()
         && h.len() <= 253
-        && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_')
+        && h.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_')
 }
 
 fn valid_iface(i: &str) -> bool {
@@ -279,7 +297,11 @@ impl ListenAddr {
     /// Parses one listen address (see [`ListenAddr`] for the accepted forms).
     pub fn parse(s: &str) -> Option<ListenAddr> {
         if let Some(path) = s.strip_prefix("unix:") {
-            return if path.is_empty() { None } else { Some(ListenAddr::Unix(PathBuf::from(path))) };
+            return if path.is_empty() {
+                None
+            } else {
+                Some(ListenAddr::Unix(PathBuf::from(path)))
+            };
         }
         let (hostpart, port) = if let Some(rest) = s.strip_prefix('[') {
             let (inside, after) = rest.split_once(']')?;
@@ -289,10 +311,7 @@ impl ListenAddr {
                 None => (inside, None),
             };
             ip.parse::<Ipv6Addr>().ok()?;
-            (
-                (Some(ip.to_owned()), iface.map(str::to_owned)),
-                port,
-            )
+            ((Some(ip.to_owned()), iface.map(str::to_owned)), port)
         } else {
             let (host, port) = s.rsplit_once(':')?;
             let (h, iface) = match host.split_once('%') {
@@ -339,7 +358,9 @@ impl ListenAddr {
                 io::ErrorKind::InvalidInput,
                 format!("unix:{} is not a TCP address", p.display()),
             )),
-            ListenAddr::Tcp { host: None, port, .. } => {
+            ListenAddr::Tcp {
+                host: None, port, ..
+            } => {
                 let ip = if ipv6_available() {
                     IpAddr::V6(Ipv6Addr::UNSPECIFIED)
                 } else {
@@ -347,7 +368,11 @@ impl ListenAddr {
                 };
                 Ok(vec![SocketAddr::new(ip, *port)])
             }
-            ListenAddr::Tcp { host: Some(h), port, .. } => {
+            ListenAddr::Tcp {
+                host: Some(h),
+                port,
+                ..
+            } => {
                 if let Ok(ip) = h.parse::<IpAddr>() {
                     return Ok(vec![SocketAddr::new(ip, *port)]);
                 }
@@ -374,7 +399,10 @@ impl fmt::Display for ListenAddr {
             ListenAddr::Unix(p) => write!(f, "unix:{}", p.display()),
             ListenAddr::Tcp { host, port, iface } => {
                 let h = host.as_deref().unwrap_or("*");
-                let i = iface.as_deref().map(|i| format!("%{i}")).unwrap_or_default();
+                let i = iface
+                    .as_deref()
+                    .map(|i| format!("%{i}"))
+                    .unwrap_or_default();
                 if h.contains(':') {
                     write!(f, "[{h}{i}]:{port}")
                 } else {

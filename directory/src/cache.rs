@@ -100,6 +100,12 @@ pub(crate) struct TtlCache<V> {
     counters: Arc<Counters>,
 }
 
+enum Step<V> {
+    Done(Result<V, DirError>),
+    Wait(watch::Receiver<Shared<V>>),
+    Load(watch::Sender<Shared<V>>, u64, u64),
+}
+
 /// Removes a still-loading slot when the loading future is dropped early.
 struct LoadGuard<'a, V> {
     cache: &'a TtlCache<V>,
@@ -156,36 +162,42 @@ impl<V: Clone> TtlCache<V> {
     {
         let mut load = Some(load);
         loop {
-            let (tx, id, epoch) = {
+            let step = {
                 let mut st = self.state.lock();
                 let now = Instant::now();
                 match st.map.get(key) {
                     Some(Slot::Ready { value, expires }) if *expires > now => {
-                        Counters::bump(&self.counters.hits);
-                        return value.clone();
+                        Step::Done(value.clone())
                     }
-                    Some(Slot::Loading { rx, .. }) => {
-                        let mut rx = rx.clone();
-                        Counters::bump(&self.counters.coalesced);
-                        drop(st);
-                        // Err: the loader was dropped before answering; go again.
-                        if let Ok(v) = rx.wait_for(Option::is_some).await {
-                            if let Some(v) = v.as_ref() {
-                                return v.clone();
-                            }
+                    Some(Slot::Loading { rx, .. }) => Step::Wait(rx.clone()),
+                    _ => {
+                        if st.map.len() >= self.max && !st.map.contains_key(key) {
+                            Self::evict(&mut st.map, self.max, now);
                         }
-                        continue;
+                        let (tx, rx) = watch::channel(None);
+                        st.next_id += 1;
+                        let id = st.next_id;
+                        st.map.insert(key.to_string(), Slot::Loading { id, rx });
+                        Step::Load(tx, id, st.epoch)
                     }
-                    _ => {}
                 }
-                if st.map.len() >= self.max && !st.map.contains_key(key) {
-                    Self::evict(&mut st.map, self.max, now);
+            };
+            let (tx, id, epoch) = match step {
+                Step::Done(v) => {
+                    Counters::bump(&self.counters.hits);
+                    return v;
                 }
-                let (tx, rx) = watch::channel(None);
-                st.next_id += 1;
-                let id = st.next_id;
-                st.map.insert(key.to_string(), Slot::Loading { id, rx });
-                (tx, id, st.epoch)
+                Step::Wait(mut rx) => {
+                    Counters::bump(&self.counters.coalesced);
+                    // Err: the loader was dropped before answering; go again.
+                    if let Ok(v) = rx.wait_for(Option::is_some).await {
+                        if let Some(v) = v.as_ref() {
+                            return v.clone();
+                        }
+                    }
+                    continue;
+                }
+                Step::Load(tx, id, epoch) => (tx, id, epoch),
             };
             Counters::bump(&self.counters.misses);
             let mut guard = LoadGuard {
@@ -264,7 +276,10 @@ mod tests {
             max_entries: max,
             ..CacheConfig::default()
         };
-        (Arc::new(TtlCache::new(Duration::from_secs(ttl), &cfg, c.clone())), c)
+        (
+            Arc::new(TtlCache::new(Duration::from_secs(ttl), &cfg, c.clone())),
+            c,
+        )
     }
 
     #[tokio::test]

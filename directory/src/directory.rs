@@ -20,7 +20,21 @@ use crate::model::{Company, Group, Server, User};
 pub enum SourceSettings {
     Ldap(LdapSettings),
     /// `ldap_ldif_file` with an empty `ldap_uri`; searched under `ldap_search_base`.
-    Ldif { path: PathBuf, limits: LdifLimits },
+    Ldif {
+        path: PathBuf,
+        limits: LdifLimits,
+    },
+}
+
+/// How `authenticate` checks a password (`ldap_authentication_method`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// Simple bind as the user's DN (KC default).
+    #[default]
+    Bind,
+    /// Read `ldap_password_attribute` with the service account and compare
+    /// ({SSHA}, {SHA}, plain). The LDIF source always works this way.
+    Password,
 }
 
 /// Everything needed to build a [`Directory`] (what `from_config` derives from ldap.cfg).
@@ -29,6 +43,7 @@ pub struct DirectorySettings {
     pub source: SourceSettings,
     pub mapping: Mapping,
     pub cache: CacheConfig,
+    pub auth_method: AuthMethod,
 }
 
 enum Source {
@@ -54,6 +69,7 @@ impl Source {
 
 struct Inner {
     source: Source,
+    auth_method: AuthMethod,
     mapping: Mapping,
     counters: Arc<Counters>,
     users: TtlCache<User>,
@@ -73,8 +89,25 @@ pub struct Directory {
 
 impl std::fmt::Debug for Directory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Directory").field("stats", &self.stats()).finish()
+        f.debug_struct("Directory")
+            .field("stats", &self.stats())
+            .finish()
     }
+}
+
+/// Longest name a lookup accepts; longer ones are "not found" without a search.
+const MAX_NAME_LEN: usize = 1024;
+
+/// Names that cannot match anything are answered without asking the source.
+fn check_name(kind: ObjectKind, name: &str) -> Result<(), DirError> {
+    let n = name.trim();
+    if n.is_empty() || n.len() > MAX_NAME_LEN {
+        return Err(DirError::NotFound {
+            kind,
+            name: name.chars().take(64).collect(),
+        });
+    }
+    Ok(())
 }
 
 /// Cache keys: names compare case-insensitively, as in KC.
@@ -113,6 +146,7 @@ impl Directory {
         let dir = Directory {
             inner: Arc::new(Inner {
                 source,
+                auth_method: settings.auth_method,
                 mapping,
                 users: TtlCache::new(c.user_ttl, &c, counters.clone()),
                 user_list: TtlCache::new(c.user_ttl, &c, counters.clone()),
@@ -157,6 +191,7 @@ impl Directory {
 
     /// The user whose login name is `login` (case-insensitive; exactly one entry).
     pub async fn user(&self, login: &str) -> Result<User, DirError> {
+        check_name(ObjectKind::User, login)?;
         let m = &self.inner.mapping;
         self.inner
             .users
@@ -216,8 +251,16 @@ impl Directory {
             return Err(DirError::InvalidCredentials);
         }
         let dn = user.dn.clone().ok_or(DirError::InvalidCredentials)?;
-        Counters::bump(&self.inner.counters.searches);
-        match self.inner.source.bind(&dn, password).await {
+        let checked = match (&self.inner.source, self.inner.auth_method) {
+            (Source::Ldap(_), AuthMethod::Password) => {
+                self.compare_password(login, &dn, password).await
+            }
+            _ => {
+                Counters::bump(&self.inner.counters.searches);
+                self.inner.source.bind(&dn, password).await
+            }
+        };
+        match checked {
             Ok(()) => Ok(user),
             Err(DirError::InvalidCredentials) => Err(DirError::InvalidCredentials),
             Err(e) => {
@@ -227,8 +270,43 @@ impl Directory {
         }
     }
 
+    /// `ldap_authentication_method = password`: fetch the stored password of
+    /// exactly this DN (never cached) and compare locally.
+    async fn compare_password(
+        &self,
+        login: &str,
+        dn: &str,
+        password: &str,
+    ) -> Result<(), DirError> {
+        let m = &self.inner.mapping;
+        if m.password_attribute.is_empty() {
+            return Err(DirError::Config(
+                "ldap_authentication_method = password needs ldap_password_attribute".into(),
+            ));
+        }
+        let entries = self
+            .search(
+                &m.user_by_login_filter(login.trim()),
+                vec![m.password_attribute.clone()],
+            )
+            .await?;
+        let ok = entries
+            .iter()
+            .filter(|e| crate::entry::normalize_dn(&e.dn) == crate::entry::normalize_dn(dn))
+            .flat_map(|e| e.values(&m.password_attribute))
+            .fold(false, |acc, stored| {
+                acc | crate::password::verify_password(stored, password)
+            });
+        if ok {
+            Ok(())
+        } else {
+            Err(DirError::InvalidCredentials)
+        }
+    }
+
     /// A group by name, with its raw member values.
     pub async fn group(&self, name: &str) -> Result<Group, DirError> {
+        check_name(ObjectKind::Group, name)?;
         let m = &self.inner.mapping;
         self.inner
             .groups
@@ -244,6 +322,7 @@ impl Directory {
 
     /// Server (node) details by name, as KC's getServerDetails.
     pub async fn server(&self, name: &str) -> Result<Server, DirError> {
+        check_name(ObjectKind::Server, name)?;
         let m = &self.inner.mapping;
         self.inner
             .servers
@@ -264,7 +343,9 @@ impl Directory {
         self.inner
             .server_list
             .get_or_load("*", || async {
-                let entries = self.search(&m.server_filter(), m.server_attributes()).await?;
+                let entries = self
+                    .search(&m.server_filter(), m.server_attributes())
+                    .await?;
                 Ok(entries
                     .iter()
                     .filter_map(|e| match m.server_from_entry(e, None) {
@@ -296,12 +377,16 @@ impl Directory {
 
     /// A company by name.
     pub async fn company(&self, name: &str) -> Result<Company, DirError> {
+        check_name(ObjectKind::Company, name)?;
         let m = &self.inner.mapping;
         self.inner
             .companies
             .get_or_load(&key(name), || async {
                 let entries = self
-                    .search(&m.company_by_name_filter(name.trim()), m.company_attributes())
+                    .search(
+                        &m.company_by_name_filter(name.trim()),
+                        m.company_attributes(),
+                    )
                     .await?;
                 let e = Mapping::exactly_one(ObjectKind::Company, name, entries)?;
                 m.company_from_entry(&e)
@@ -318,7 +403,9 @@ impl Directory {
         self.inner
             .company_list
             .get_or_load("*", || async {
-                let entries = self.search(&m.company_filter(), m.company_attributes()).await?;
+                let entries = self
+                    .search(&m.company_filter(), m.company_attributes())
+                    .await?;
                 Ok(entries
                     .iter()
                     .filter_map(|e| m.company_from_entry(e).ok())
@@ -349,10 +436,7 @@ impl Directory {
             Some(s) => self.server(s).await,
             None => Err(DirError::InvalidEntry {
                 dn: u.dn.clone().unwrap_or_default(),
-                reason: format!(
-                    "user has no '{}'",
-                    self.inner.mapping.user_server_attribute
-                ),
+                reason: format!("user has no '{}'", self.inner.mapping.user_server_attribute),
             }),
         }
     }
@@ -363,8 +447,7 @@ impl Directory {
         Ok(companies
             .iter()
             .filter(|c| {
-                c.dn
-                    .as_deref()
+                c.dn.as_deref()
                     .is_some_and(|cdn| dn_is_under(dn, cdn) && !cdn.eq_ignore_ascii_case(dn))
             })
             .max_by_key(|c| c.dn.as_ref().map_or(0, String::len))

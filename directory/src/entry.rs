@@ -120,11 +120,20 @@ mod tests {
 
     #[test]
     fn dn_normalisation_and_containment() {
-        assert_eq!(normalize_dn(" UID=A , OU=People,dc=X "), "uid=a,ou=people,dc=x");
-        assert!(dn_is_under("uid=a, ou=People,dc=example,dc=com", "DC=example,dc=com"));
+        assert_eq!(
+            normalize_dn(" UID=A , OU=People,dc=X "),
+            "uid=a,ou=people,dc=x"
+        );
+        assert!(dn_is_under(
+            "uid=a, ou=People,dc=example,dc=com",
+            "DC=example,dc=com"
+        ));
         assert!(dn_is_under("dc=example,dc=com", "dc=example,dc=com"));
         assert!(!dn_is_under("dc=example,dc=comx", "dc=com"));
-        assert!(!dn_is_under("uid=a,dc=xexample,dc=com", "dc=example,dc=com"));
+        assert!(!dn_is_under(
+            "uid=a,dc=xexample,dc=com",
+            "dc=example,dc=com"
+        ));
         assert!(!dn_is_under("cn=a\\,dc=com", "dc=com"));
         assert!(dn_is_under("anything", ""));
     }

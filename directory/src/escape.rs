@@ -78,7 +78,10 @@ mod tests {
         assert_eq!(escape_dn_value("trail "), "trail\\ ");
         assert_eq!(escape_dn_value("#hash"), "\\#hash");
         assert_eq!(escape_dn_value("mid#dle"), "mid#dle");
-        assert_eq!(escape_dn_value("a+b=c<d>;\"e\\"), "a\\+b=c\\<d\\>\\;\\\"e\\\\");
+        assert_eq!(
+            escape_dn_value("a+b=c<d>;\"e\\"),
+            "a\\+b=c\\<d\\>\\;\\\"e\\\\"
+        );
         assert_eq!(escape_dn_value("x\0"), "x\\00");
         assert_eq!(escape_dn_value(" "), "\\ ");
     }

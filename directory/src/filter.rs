@@ -302,7 +302,10 @@ mod tests {
     fn escaped_injection_is_literal() {
         let e = user();
         for hostile in ["*)(uid=*", "admin)(|(a=*", "*", "alice)(uid=alice"] {
-            let f = format!("(&(objectClass=posixAccount)(uid={}))", escape_filter_value(hostile));
+            let f = format!(
+                "(&(objectClass=posixAccount)(uid={}))",
+                escape_filter_value(hostile)
+            );
             let parsed = Filter::parse(&f).unwrap();
             assert!(!parsed.matches(&e), "{hostile} matched");
         }
@@ -313,12 +316,24 @@ mod tests {
     #[test]
     fn rejects_malformed() {
         for bad in [
-            "", "uid=a", "(uid=a", "(uid=a))", "(=a)", "(uid~a)", "(uid=\\zz)",
-            "(cn:dn:=x)", "(&(uid=a)", "(uid=a)(uid=b)",
+            "",
+            "uid=a",
+            "(uid=a",
+            "(uid=a))",
+            "(=a)",
+            "(uid~a)",
+            "(uid=\\zz)",
+            "(cn:dn:=x)",
+            "(&(uid=a)",
+            "(uid=a)(uid=b)",
         ] {
             assert!(Filter::parse(bad).is_err(), "{bad:?} parsed");
         }
-        let deep = format!("{}(a=b){}", "(!".repeat(MAX_DEPTH + 2), ")".repeat(MAX_DEPTH + 2));
+        let deep = format!(
+            "{}(a=b){}",
+            "(!".repeat(MAX_DEPTH + 2),
+            ")".repeat(MAX_DEPTH + 2)
+        );
         assert!(Filter::parse(&deep).is_err());
         assert!(Filter::parse(&"(a=b)".repeat(5000)).is_err());
     }

@@ -180,7 +180,10 @@ impl LdapSource {
                 }
                 Err(_) => {
                     warn!(uri = %uri, timeout = ?self.s.network_timeout, "LDAP server did not answer");
-                    failures.push(format!("{uri}: no answer within {:?}", self.s.network_timeout));
+                    failures.push(format!(
+                        "{uri}: no answer within {:?}",
+                        self.s.network_timeout
+                    ));
                 }
             }
         }
@@ -248,7 +251,11 @@ impl LdapSource {
 
     /// Subtree search under the search base. One retry on a fresh connection
     /// when a pooled connection turns out to be dead.
-    pub(crate) async fn search(&self, filter: &str, attrs: &[String]) -> Result<Vec<Entry>, DirError> {
+    pub(crate) async fn search(
+        &self,
+        filter: &str,
+        attrs: &[String],
+    ) -> Result<Vec<Entry>, DirError> {
         let mut last = String::new();
         for _ in 0..2 {
             let mut c = self.get(&self.service).await?;
@@ -264,7 +271,9 @@ impl LdapSource {
                 }
                 Err(OpError::Result(rc, msg)) => {
                     c.release();
-                    return Err(DirError::Unavailable(format!("LDAP search failed (rc={rc}): {msg}")));
+                    return Err(DirError::Unavailable(format!(
+                        "LDAP search failed (rc={rc}): {msg}"
+                    )));
                 }
                 Err(OpError::Connection(e)) => {
                     debug!(error = %e, "dropping broken LDAP connection");
@@ -275,8 +284,14 @@ impl LdapSource {
         Err(DirError::Unavailable(format!("LDAP search failed: {last}")))
     }
 
-    async fn run_search(&self, l: &mut Ldap, filter: &str, attrs: &[String]) -> Result<Vec<Entry>, OpError> {
-        let mut adapters: Vec<Box<dyn Adapter<String, Vec<String>>>> = vec![Box::new(EntriesOnly::new())];
+    async fn run_search(
+        &self,
+        l: &mut Ldap,
+        filter: &str,
+        attrs: &[String],
+    ) -> Result<Vec<Entry>, OpError> {
+        let mut adapters: Vec<Box<dyn Adapter<String, Vec<String>>>> =
+            vec![Box::new(EntriesOnly::new())];
         if self.s.page_size > 0 {
             let size = i32::try_from(self.s.page_size).unwrap_or(i32::MAX);
             adapters.push(Box::new(PagedResults::new(size)));
@@ -334,7 +349,9 @@ impl LdapSource {
                 }
                 Err(OpError::Result(rc, msg)) => {
                     c.release();
-                    return Err(DirError::Unavailable(format!("LDAP bind failed (rc={rc}): {msg}")));
+                    return Err(DirError::Unavailable(format!(
+                        "LDAP bind failed (rc={rc}): {msg}"
+                    )));
                 }
                 Err(OpError::Connection(e)) => last = e,
             }

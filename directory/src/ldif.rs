@@ -47,7 +47,10 @@ fn err(line: usize, reason: impl Into<String>) -> LdifError {
 /// Parses LDIF text into entries, in file order.
 pub fn parse_ldif(text: &str, limits: &LdifLimits) -> Result<Vec<Entry>, LdifError> {
     if text.len() > limits.max_bytes {
-        return Err(err(0, format!("input larger than {} bytes", limits.max_bytes)));
+        return Err(err(
+            0,
+            format!("input larger than {} bytes", limits.max_bytes),
+        ));
     }
     let mut entries = Vec::new();
     let mut current: Option<Entry> = None;
@@ -59,7 +62,10 @@ pub fn parse_ldif(text: &str, limits: &LdifLimits) -> Result<Vec<Entry>, LdifErr
             if let Some(e) = current.take() {
                 entries.push(e);
                 if entries.len() > limits.max_entries {
-                    return Err(err(lineno, format!("more than {} entries", limits.max_entries)));
+                    return Err(err(
+                        lineno,
+                        format!("more than {} entries", limits.max_entries),
+                    ));
                 }
             }
             continue;
@@ -92,7 +98,10 @@ pub fn parse_ldif(text: &str, limits: &LdifLimits) -> Result<Vec<Entry>, LdifErr
                 if values_in_entry > limits.max_values_per_entry {
                     return Err(err(
                         lineno,
-                        format!("more than {} values in one entry", limits.max_values_per_entry),
+                        format!(
+                            "more than {} values in one entry",
+                            limits.max_values_per_entry
+                        ),
                     ));
                 }
                 e.push(&name, value);
@@ -124,7 +133,10 @@ fn unfold(text: &str, limits: &LdifLimits) -> Result<Vec<(usize, String)>, LdifE
             match out.last_mut() {
                 Some((_, last)) if !last.is_empty() => {
                     if last.len() + cont.len() > limits.max_line {
-                        return Err(err(lineno, format!("line longer than {} bytes", limits.max_line)));
+                        return Err(err(
+                            lineno,
+                            format!("line longer than {} bytes", limits.max_line),
+                        ));
                     }
                     last.push_str(cont);
                 }
@@ -138,7 +150,10 @@ fn unfold(text: &str, limits: &LdifLimits) -> Result<Vec<(usize, String)>, LdifE
         }
         in_comment = false;
         if raw.len() > limits.max_line {
-            return Err(err(lineno, format!("line longer than {} bytes", limits.max_line)));
+            return Err(err(
+                lineno,
+                format!("line longer than {} bytes", limits.max_line),
+            ));
         }
         if raw.trim().is_empty() {
             if !matches!(out.last(), Some((_, l)) if l.is_empty()) {

@@ -6,6 +6,7 @@
 //! cache in front of either.
 
 mod cache;
+mod config;
 mod directory;
 mod entry;
 mod error;
@@ -20,7 +21,8 @@ mod password;
 mod report;
 
 pub use cache::{CacheConfig, CacheStats};
-pub use directory::{Directory, DirectorySettings, SourceSettings};
+pub use config::settings_from_config;
+pub use directory::{AuthMethod, Directory, DirectorySettings, SourceSettings};
 pub use entry::{dn_is_under, normalize_dn, Entry};
 pub use error::{DirError, ObjectKind};
 pub use escape::{escape_dn_value, escape_filter_value};

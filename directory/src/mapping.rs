@@ -67,14 +67,18 @@ pub struct Mapping {
 
 type Field = fn(&mut Mapping) -> &mut String;
 
-/// ldap.cfg option name → field. Feature attributes are not ldap.cfg options
-/// (they come from the propmap) and so are not listed.
+/// ldap.cfg option name → field. The two feature options are kc additions;
+/// a propmap that maps the feature tags overrides them (KC compatibility).
 pub const OPTIONS: &[(&str, Field)] = &[
     ("ldap_search_base", |m| &mut m.search_base),
-    ("ldap_object_type_attribute", |m| &mut m.object_type_attribute),
+    ("ldap_object_type_attribute", |m| {
+        &mut m.object_type_attribute
+    }),
     ("ldap_user_type_attribute_value", |m| &mut m.user_type_value),
     ("ldap_user_search_filter", |m| &mut m.user_search_filter),
-    ("ldap_user_unique_attribute", |m| &mut m.user_unique_attribute),
+    ("ldap_user_unique_attribute", |m| {
+        &mut m.user_unique_attribute
+    }),
     ("ldap_loginname_attribute", |m| &mut m.loginname_attribute),
     ("ldap_fullname_attribute", |m| &mut m.fullname_attribute),
     ("ldap_emailaddress_attribute", |m| &mut m.email_attribute),
@@ -82,30 +86,78 @@ pub const OPTIONS: &[(&str, Field)] = &[
     ("ldap_isadmin_attribute", |m| &mut m.isadmin_attribute),
     ("ldap_nonactive_attribute", |m| &mut m.nonactive_attribute),
     ("ldap_password_attribute", |m| &mut m.password_attribute),
-    ("ldap_user_server_attribute", |m| &mut m.user_server_attribute),
-    ("ldap_group_type_attribute_value", |m| &mut m.group_type_value),
+    ("ldap_user_server_attribute", |m| {
+        &mut m.user_server_attribute
+    }),
+    ("ldap_enabled_features_attribute", |m| {
+        &mut m.enabled_features_attribute
+    }),
+    ("ldap_disabled_features_attribute", |m| {
+        &mut m.disabled_features_attribute
+    }),
+    ("ldap_group_type_attribute_value", |m| {
+        &mut m.group_type_value
+    }),
     ("ldap_group_search_filter", |m| &mut m.group_search_filter),
-    ("ldap_group_unique_attribute", |m| &mut m.group_unique_attribute),
+    ("ldap_group_unique_attribute", |m| {
+        &mut m.group_unique_attribute
+    }),
     ("ldap_groupname_attribute", |m| &mut m.groupname_attribute),
-    ("ldap_groupmembers_attribute", |m| &mut m.groupmembers_attribute),
-    ("ldap_groupmembers_attribute_type", |m| &mut m.groupmembers_attribute_type),
-    ("ldap_groupmembers_relation_attribute", |m| &mut m.groupmembers_relation_attribute),
-    ("ldap_group_security_attribute", |m| &mut m.group_security_attribute),
-    ("ldap_group_security_attribute_type", |m| &mut m.group_security_attribute_type),
-    ("ldap_company_type_attribute_value", |m| &mut m.company_type_value),
-    ("ldap_company_search_filter", |m| &mut m.company_search_filter),
-    ("ldap_company_unique_attribute", |m| &mut m.company_unique_attribute),
-    ("ldap_companyname_attribute", |m| &mut m.companyname_attribute),
-    ("ldap_company_server_attribute", |m| &mut m.company_server_attribute),
-    ("ldap_server_type_attribute_value", |m| &mut m.server_type_value),
+    ("ldap_groupmembers_attribute", |m| {
+        &mut m.groupmembers_attribute
+    }),
+    ("ldap_groupmembers_attribute_type", |m| {
+        &mut m.groupmembers_attribute_type
+    }),
+    ("ldap_groupmembers_relation_attribute", |m| {
+        &mut m.groupmembers_relation_attribute
+    }),
+    ("ldap_group_security_attribute", |m| {
+        &mut m.group_security_attribute
+    }),
+    ("ldap_group_security_attribute_type", |m| {
+        &mut m.group_security_attribute_type
+    }),
+    ("ldap_company_type_attribute_value", |m| {
+        &mut m.company_type_value
+    }),
+    ("ldap_company_search_filter", |m| {
+        &mut m.company_search_filter
+    }),
+    ("ldap_company_unique_attribute", |m| {
+        &mut m.company_unique_attribute
+    }),
+    ("ldap_companyname_attribute", |m| {
+        &mut m.companyname_attribute
+    }),
+    ("ldap_company_server_attribute", |m| {
+        &mut m.company_server_attribute
+    }),
+    ("ldap_server_type_attribute_value", |m| {
+        &mut m.server_type_value
+    }),
     ("ldap_server_search_filter", |m| &mut m.server_search_filter),
-    ("ldap_server_unique_attribute", |m| &mut m.server_unique_attribute),
-    ("ldap_server_address_attribute", |m| &mut m.server_address_attribute),
-    ("ldap_server_http_port_attribute", |m| &mut m.server_http_port_attribute),
-    ("ldap_server_ssl_port_attribute", |m| &mut m.server_ssl_port_attribute),
-    ("ldap_server_file_path_attribute", |m| &mut m.server_file_path_attribute),
-    ("ldap_server_contains_public_attribute", |m| &mut m.server_contains_public_attribute),
-    ("ldap_server_proxy_path_attribute", |m| &mut m.server_proxy_path_attribute),
+    ("ldap_server_unique_attribute", |m| {
+        &mut m.server_unique_attribute
+    }),
+    ("ldap_server_address_attribute", |m| {
+        &mut m.server_address_attribute
+    }),
+    ("ldap_server_http_port_attribute", |m| {
+        &mut m.server_http_port_attribute
+    }),
+    ("ldap_server_ssl_port_attribute", |m| {
+        &mut m.server_ssl_port_attribute
+    }),
+    ("ldap_server_file_path_attribute", |m| {
+        &mut m.server_file_path_attribute
+    }),
+    ("ldap_server_contains_public_attribute", |m| {
+        &mut m.server_contains_public_attribute
+    }),
+    ("ldap_server_proxy_path_attribute", |m| {
+        &mut m.server_proxy_path_attribute
+    }),
 ];
 
 fn s(v: &str) -> String {
@@ -374,7 +426,9 @@ impl Mapping {
             aliases: all(e, &self.aliases_attribute),
             home_server: e.first(&self.user_server_attribute).map(str::to_string),
             company: None,
-            is_admin: e.first(&self.isadmin_attribute).is_some_and(|v| int_value(v) > 0),
+            is_admin: e
+                .first(&self.isadmin_attribute)
+                .is_some_and(|v| int_value(v) > 0),
             nonactive: e.first(&self.nonactive_attribute).is_some_and(truthy),
             enabled_features: all(e, &self.enabled_features_attribute),
             disabled_features: all(e, &self.disabled_features_attribute),
@@ -423,7 +477,11 @@ impl Mapping {
             .to_string();
         let is_security = match e.first(&self.group_security_attribute) {
             None => true, // KC: groups are security groups unless marked otherwise
-            Some(v) if self.group_security_attribute_type.eq_ignore_ascii_case("ads") => {
+            Some(v)
+                if self
+                    .group_security_attribute_type
+                    .eq_ignore_ascii_case("ads") =>
+            {
                 int_value(v) & 0x8000_0000 != 0 || int_value(v) < 0
             }
             Some(v) => truthy(v),
@@ -577,7 +635,9 @@ mod tests {
         assert_eq!(m.server_type_value, "kopano-server");
         assert_eq!(m.loginname_attribute, "uid");
         let mut m = m;
-        m.apply_propmap("# c\n0x67B3101E = myEnabled\n0x67b4101e=myDisabled\n0x3A220102 = userCertificate\n");
+        m.apply_propmap(
+            "# c\n0x67B3101E = myEnabled\n0x67b4101e=myDisabled\n0x3A220102 = userCertificate\n",
+        );
         assert_eq!(m.enabled_features_attribute, "myEnabled");
         assert_eq!(m.disabled_features_attribute, "myDisabled");
     }
@@ -641,7 +701,11 @@ mod tests {
         ));
         let bad_port = entry(
             "cn=z2",
-            &[("cn", "z2"), ("ipHostNumber", "h"), ("kopanoHttpPort", "99999")],
+            &[
+                ("cn", "z2"),
+                ("ipHostNumber", "h"),
+                ("kopanoHttpPort", "99999"),
+            ],
         );
         assert!(m.server_from_entry(&bad_port, None).is_err());
     }
@@ -652,7 +716,13 @@ mod tests {
         let g = m
             .group_from_entry(&entry(
                 "cn=staff",
-                &[("cn", "staff"), ("gidNumber", "5000"), ("memberUid", "alice"), ("memberUid", "bob"), ("kopanoSecurityGroup", "0")],
+                &[
+                    ("cn", "staff"),
+                    ("gidNumber", "5000"),
+                    ("memberUid", "alice"),
+                    ("memberUid", "bob"),
+                    ("kopanoSecurityGroup", "0"),
+                ],
             ))
             .unwrap();
         assert_eq!(g.members, ["alice", "bob"]);
@@ -663,7 +733,10 @@ mod tests {
             .unwrap();
         assert!(g.is_security);
         let c = m
-            .company_from_entry(&entry("ou=acme", &[("ou", "acme"), ("kopanoCompanyServer", "z2")]))
+            .company_from_entry(&entry(
+                "ou=acme",
+                &[("ou", "acme"), ("kopanoCompanyServer", "z2")],
+            ))
             .unwrap();
         assert_eq!(c.server.as_deref(), Some("z2"));
     }

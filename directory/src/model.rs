@@ -133,8 +133,14 @@ mod tests {
     fn urls_like_kc() {
         let s = server();
         assert_eq!(s.http_url().as_deref(), Some("http://z1.example.lan:236/"));
-        assert_eq!(s.https_url().as_deref(), Some("https://z1.example.lan:237/"));
-        assert_eq!(s.file_url().as_deref(), Some("file:///var/run/kopano/server.sock"));
+        assert_eq!(
+            s.https_url().as_deref(),
+            Some("https://z1.example.lan:237/")
+        );
+        assert_eq!(
+            s.file_url().as_deref(),
+            Some("file:///var/run/kopano/server.sock")
+        );
         let none = Server {
             address: String::new(),
             ssl_port: None,

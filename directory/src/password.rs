@@ -53,7 +53,9 @@ fn sha1(data: &[u8], salt: &[u8]) -> Vec<u8> {
 }
 
 fn b64(s: &str) -> Option<Vec<u8>> {
-    base64::engine::general_purpose::STANDARD.decode(s.trim()).ok()
+    base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .ok()
 }
 
 fn ct_eq(a: &[u8], b: &[u8]) -> bool {
@@ -67,8 +69,14 @@ mod tests {
     #[test]
     fn schemes() {
         // slappasswd -h {SHA} -s secret
-        assert!(verify_password("{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=", "secret"));
-        assert!(!verify_password("{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=", "Secret"));
+        assert!(verify_password(
+            "{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=",
+            "secret"
+        ));
+        assert!(!verify_password(
+            "{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=",
+            "Secret"
+        ));
         let s = ssha("secret", b"salt1234");
         assert!(verify_password(&s, "secret"));
         assert!(verify_password(&s.replace("{SSHA}", "{ssha}"), "secret"));

@@ -22,8 +22,16 @@ pub async fn lookup_report(dir: &Directory, login: &str) -> Result<String, DirEr
     if let Some(c) = &u.company {
         let _ = writeln!(out, "company:       {c}");
     }
-    let _ = writeln!(out, "admin:         {}", if u.is_admin { "yes" } else { "no" });
-    let _ = writeln!(out, "non-active:    {}", if u.nonactive { "yes" } else { "no" });
+    let _ = writeln!(
+        out,
+        "admin:         {}",
+        if u.is_admin { "yes" } else { "no" }
+    );
+    let _ = writeln!(
+        out,
+        "non-active:    {}",
+        if u.nonactive { "yes" } else { "no" }
+    );
     if !u.enabled_features.is_empty() {
         let _ = writeln!(out, "enabled:       {}", u.enabled_features.join(" "));
     }
@@ -32,7 +40,10 @@ pub async fn lookup_report(dir: &Directory, login: &str) -> Result<String, DirEr
     }
     match &u.home_server {
         None => {
-            let _ = writeln!(out, "home node:     (none: user has no home server attribute)");
+            let _ = writeln!(
+                out,
+                "home node:     (none: user has no home server attribute)"
+            );
         }
         Some(name) => {
             let s = dir.server(name).await?;
@@ -42,7 +53,11 @@ pub async fn lookup_report(dir: &Directory, login: &str) -> Result<String, DirEr
             let _ = writeln!(out, "  http:        {}", s.http_url().unwrap_or_else(none));
             let _ = writeln!(out, "  https:       {}", s.https_url().unwrap_or_else(none));
             let _ = writeln!(out, "  file:        {}", s.file_url().unwrap_or_else(none));
-            let _ = writeln!(out, "  proxy:       {}", s.proxy_url.clone().unwrap_or_else(none));
+            let _ = writeln!(
+                out,
+                "  proxy:       {}",
+                s.proxy_url.clone().unwrap_or_else(none)
+            );
             let _ = writeln!(
                 out,
                 "  public store: {}",

@@ -17,3 +17,6 @@
 #![warn(missing_docs)]
 
 pub mod imap;
+pub mod mime;
+pub mod pop3;
+pub mod sasl;

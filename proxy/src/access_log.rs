@@ -93,7 +93,11 @@ pub fn format(e: &Entry<'_>, f: Format) -> String {
                 t,
                 quoted(&request),
                 e.status,
-                if e.bytes == 0 { "-".to_string() } else { e.bytes.to_string() },
+                if e.bytes == 0 {
+                    "-".to_string()
+                } else {
+                    e.bytes.to_string()
+                },
                 quoted(e.referer.unwrap_or("-")),
                 quoted(e.user_agent.unwrap_or("-")),
             )
@@ -137,7 +141,9 @@ pub struct AccessLog {
 
 impl std::fmt::Debug for AccessLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessLog").field("path", &self.path).finish()
+        f.debug_struct("AccessLog")
+            .field("path", &self.path)
+            .finish()
     }
 }
 

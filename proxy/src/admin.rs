@@ -39,13 +39,20 @@ impl ServeHttp for Admin {
                 if nodes == 0 {
                     reply(503, "text/plain", b"no nodes\n".to_vec())
                 } else {
-                    reply(200, "text/plain", format!("ok {nodes} nodes\n").into_bytes())
+                    reply(
+                        200,
+                        "text/plain",
+                        format!("ok {nodes} nodes\n").into_bytes(),
+                    )
                 }
             }
             "/metrics" => {
                 if let Some(home) = &self.shared.home {
                     let (hits, misses) = home.cache_stats();
-                    self.shared.metrics.dir_hits.set(i64::try_from(hits).unwrap_or(i64::MAX));
+                    self.shared
+                        .metrics
+                        .dir_hits
+                        .set(i64::try_from(hits).unwrap_or(i64::MAX));
                     self.shared
                         .metrics
                         .dir_misses

@@ -65,7 +65,11 @@ pub fn decode(coding: Coding, data: &[u8], limit: usize) -> Option<(Vec<u8>, Cod
 
 /// Encodes `data` with `coding`.
 pub fn encode(coding: Coding, data: &[u8]) -> Option<Vec<u8>> {
-    fn finish<W: Write>(mut w: W, data: &[u8], done: impl FnOnce(W) -> std::io::Result<Vec<u8>>) -> Option<Vec<u8>> {
+    fn finish<W: Write>(
+        mut w: W,
+        data: &[u8],
+        done: impl FnOnce(W) -> std::io::Result<Vec<u8>>,
+    ) -> Option<Vec<u8>> {
         w.write_all(data).ok()?;
         done(w).ok()
     }
@@ -145,7 +149,12 @@ mod tests {
     #[test]
     fn round_trips_every_coding() {
         let data = b"<er>2147483688</er>".repeat(50);
-        for c in [Coding::Identity, Coding::Zlib, Coding::RawDeflate, Coding::Gzip] {
+        for c in [
+            Coding::Identity,
+            Coding::Zlib,
+            Coding::RawDeflate,
+            Coding::Gzip,
+        ] {
             let enc = encode(c, &data).unwrap();
             let (dec, actual) = decode(c, &enc, 1 << 20).unwrap();
             assert_eq!(dec, data);
@@ -153,7 +162,10 @@ mod tests {
         }
         // A raw-deflate body announced as plain `deflate`.
         let raw = encode(Coding::RawDeflate, &data).unwrap();
-        assert_eq!(decode(Coding::Zlib, &raw, 1 << 20).unwrap().1, Coding::RawDeflate);
+        assert_eq!(
+            decode(Coding::Zlib, &raw, 1 << 20).unwrap().1,
+            Coding::RawDeflate
+        );
     }
 
     #[test]

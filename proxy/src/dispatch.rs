@@ -150,8 +150,8 @@ pub async fn decide(
         Route::Home(kind) => {
             let path = route::path_of(req.target);
             let query = req.target.split_once('?').map(|(_, q)| q);
-            let user =
-                identity::request_user(*kind, req.authorization, path, query).ok_or(Reject::NeedUser)?;
+            let user = identity::request_user(*kind, req.authorization, path, query)
+                .ok_or(Reject::NeedUser)?;
             let home = shared.home.as_ref().ok_or(Reject::NoNode)?;
             let server = match home.home_server(&user).await {
                 Ok(Some(s)) => s,

@@ -64,9 +64,7 @@ impl ProxyHttp for Edge {
     /// unknown route, missing node, unknown user); `Ok(false)`: proxy it.
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         let shared = &self.shared;
-        ctx.tls = session
-            .digest()
-            .is_some_and(|d| d.ssl_digest.is_some());
+        ctx.tls = session.digest().is_some_and(|d| d.ssl_digest.is_some());
         ctx.client_ip = session
             .client_addr()
             .and_then(|a| a.as_inet())
@@ -77,7 +75,8 @@ impl ProxyHttp for Edge {
             .map(|a| a.port());
         let req = session.req_header();
         let host = header_str(req, "host").or_else(|| req.uri.authority().map(|a| a.as_str()));
-        let public = dispatch::public_origin(shared.cfg.public_url.as_ref(), ctx.tls, host, local_port);
+        let public =
+            dispatch::public_origin(shared.cfg.public_url.as_ref(), ctx.tls, host, local_port);
         let target = target_of(req);
         let table = shared.nodes.load_full();
         ctx.route = dispatch::classify(&table, &target);
@@ -237,7 +236,8 @@ impl ProxyHttp for Edge {
                 .get("content-encoding")
                 .and_then(|v| v.to_str().ok()),
         );
-        if let (true, true, 200, Some(coding)) = (soap_route, is_soap, resp.status.as_u16(), coding) {
+        if let (true, true, 200, Some(coding)) = (soap_route, is_soap, resp.status.as_u16(), coding)
+        {
             resp.remove_header("Content-Length");
             resp.insert_header("Transfer-Encoding", "chunked")?;
             ctx.soap_hold = Some((Held::default(), coding));
@@ -295,7 +295,10 @@ impl ProxyHttp for Edge {
     /// 504 (or 400 for a broken client request).
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, _ctx: &mut Ctx) -> FailToProxy {
         let upstream = matches!(e.esource(), pingora_core::ErrorSource::Upstream)
-            || matches!(e.etype(), ErrorType::HTTPStatus(_) | ErrorType::ConnectNoRoute);
+            || matches!(
+                e.etype(),
+                ErrorType::HTTPStatus(_) | ErrorType::ConnectNoRoute
+            );
         let code = if matches!(
             e.etype(),
             ErrorType::ReadError | ErrorType::WriteError | ErrorType::ConnectionClosed
@@ -316,9 +319,7 @@ impl ProxyHttp for Edge {
     /// Metrics and the access log.
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut Ctx) {
         let shared = &self.shared;
-        let status = session
-            .response_written()
-            .map_or(0, |r| r.status.as_u16());
+        let status = session.response_written().map_or(0, |r| r.status.as_u16());
         let route = ctx.route.label();
         shared.metrics.request(&route, status);
         if let Some(t) = ctx.upstream_started {

@@ -34,7 +34,13 @@ const STRIPPED_NAMES: [&str; 10] = [
 pub fn same_name_loosely(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes().zip(b.bytes()).all(|(x, y)| {
-            let norm = |c: u8| if c == b'_' { b'-' } else { c.to_ascii_lowercase() };
+            let norm = |c: u8| {
+                if c == b'_' {
+                    b'-'
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            };
             norm(x) == norm(y)
         })
 }
@@ -96,7 +102,13 @@ mod tests {
         ] {
             assert!(must_strip(n, "kopano_proxy"), "{n}");
         }
-        for n in ["Host", "Authorization", "Content-Type", "kopano_proxyx", "Destination"] {
+        for n in [
+            "Host",
+            "Authorization",
+            "Content-Type",
+            "kopano_proxyx",
+            "Destination",
+        ] {
             assert!(!must_strip(n, "kopano_proxy"), "{n}");
         }
         let v = names_to_strip(

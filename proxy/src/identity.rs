@@ -86,7 +86,10 @@ pub fn activesync_user(query: &str) -> Option<String> {
 
 /// A base64 query has no `&` and `=` only as trailing padding.
 fn looks_base64(q: &str) -> bool {
-    let body = q.trim_end_matches('=').trim_end_matches("%3D").trim_end_matches("%3d");
+    let body = q
+        .trim_end_matches('=')
+        .trim_end_matches("%3D")
+        .trim_end_matches("%3d");
     !body.contains('=') && !body.contains('&')
 }
 
@@ -189,7 +192,10 @@ mod tests {
 
     #[test]
     fn principal_and_priority() {
-        assert_eq!(url_principal("/caldav/erin/Calendar/").as_deref(), Some("erin"));
+        assert_eq!(
+            url_principal("/caldav/erin/Calendar/").as_deref(),
+            Some("erin")
+        );
         assert_eq!(url_principal("/ical/a%20b").as_deref(), Some("a b"));
         assert_eq!(url_principal("/caldav/"), None);
         let auth = format!("Basic {}", b64(b"frank:x"));
@@ -202,7 +208,13 @@ mod tests {
             Some("erin")
         );
         assert_eq!(
-            request_user(HomeKind::ActiveSync, None, "/Microsoft-Server-ActiveSync", Some("User=g")).as_deref(),
+            request_user(
+                HomeKind::ActiveSync,
+                None,
+                "/Microsoft-Server-ActiveSync",
+                Some("User=g")
+            )
+            .as_deref(),
             Some("g")
         );
     }

@@ -191,7 +191,8 @@ impl NodeTable {
                 continue;
             }
             t.by_key.insert(node.key.clone(), node.clone());
-            t.by_name.insert(node.name.to_ascii_lowercase(), node.clone());
+            t.by_name
+                .insert(node.name.to_ascii_lowercase(), node.clone());
             t.nodes.push(node);
         }
         t.default = if default_name.is_empty() {
@@ -300,14 +301,25 @@ mod tests {
         assert_eq!(t.by_key("z1").unwrap().soap.port, 9001);
         let z2 = t.by_key("z2").unwrap();
         assert_eq!(z2.name, "node2");
-        assert_eq!(z2.soap, Endpoint { tls: false, host: "10.0.0.2".into(), port: 236 });
+        assert_eq!(
+            z2.soap,
+            Endpoint {
+                tls: false,
+                host: "10.0.0.2".into(),
+                port: 236
+            }
+        );
         assert_eq!(t.default_node().unwrap().name, "node2");
         assert_eq!(t.by_url("https://10.0.0.2:237/").unwrap().name, "node2");
         assert!(t.by_url("https://10.0.0.9:237/").is_none());
         assert_eq!(t.by_name("NODE2").unwrap().key, "z2");
         let (t, _) = NodeTable::build(vec![dir("node2", "h", false)], "", true);
         assert!(t.by_key("z2").unwrap().soap.tls);
-        let (t, _) = NodeTable::build(vec![dir("a1", "h", false), dir("a2", "h", false)], "a2", true);
+        let (t, _) = NodeTable::build(
+            vec![dir("a1", "h", false), dir("a2", "h", false)],
+            "a2",
+            true,
+        );
         assert_eq!(t.default_node().unwrap().name, "a2");
     }
 

@@ -81,7 +81,8 @@ impl Origin {
 
 fn strip_prefix_fold<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
 }
 
 /// Splits an authority (`host`, `host:port`, `[v6]:port`) into host and
@@ -123,16 +124,19 @@ fn segment_rest<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
     matches!(rest.as_bytes()[0], b'/' | b'?' | b'#').then_some(rest)
 }
 
-/// Joins a prefix and a remainder so that exactly one `/` separates them
-/// and the result is never empty.
+/// Joins a prefix and a remainder so that exactly one `/` separates them.
+/// An empty remainder leaves the prefix as it is; the result is never empty.
 fn join(prefix: &str, rest: &str) -> String {
-    match (prefix.ends_with('/'), rest.starts_with('/')) {
+    let out = match (prefix.ends_with('/'), rest.starts_with('/')) {
+        (_, _) if rest.is_empty() => prefix.to_string(),
         (true, true) => format!("{prefix}{}", &rest[1..]),
-        (false, false) if rest.is_empty() || rest.starts_with(['?', '#']) => {
-            format!("{prefix}/{rest}")
-        }
         (false, false) => format!("{prefix}/{rest}"),
         _ => format!("{prefix}{rest}"),
+    };
+    if out.is_empty() {
+        "/".to_string()
+    } else {
+        out
     }
 }
 
@@ -172,16 +176,15 @@ impl ReverseMap {
         if !self.backends.contains(&origin) {
             return None;
         }
-        let rest = segment_rest(path, &self.backend_prefix)
-            .or_else(|| (path.is_empty() || path == "/").then_some(""))?;
-        let public_path = if self.public_prefix.is_empty() {
-            if rest.is_empty() {
-                "/".to_string()
-            } else {
-                join("", rest)
-            }
+        // The backend's root (`https://node:237/`, how KC names a node) maps
+        // to the route's root, even when the route keeps its prefix.
+        let public_path = if path.is_empty() || path == "/" {
+            join(&self.public_prefix, "/")
         } else {
-            join(&self.public_prefix, rest)
+            join(
+                &self.public_prefix,
+                segment_rest(path, &self.backend_prefix)?,
+            )
         };
         Some(format!("{}{}", self.public.to_url(), public_path))
     }
@@ -201,15 +204,7 @@ impl ReverseMap {
             (path, true)
         };
         let rest = segment_rest(path, &self.public_prefix)?;
-        let backend_path = if self.backend_prefix.is_empty() {
-            if rest.is_empty() {
-                "/".to_string()
-            } else {
-                join("", rest)
-            }
-        } else {
-            join(&self.backend_prefix, rest)
-        };
+        let backend_path = join(&self.backend_prefix, rest);
         if absolute {
             Some(format!("{}{}", backend.to_url(), backend_path))
         } else if backend_path == path {
@@ -291,7 +286,8 @@ mod tests {
     fn maps_destination_to_backend() {
         let m = map(false);
         assert_eq!(
-            m.to_backend("https://edge.example:8443/z2/cal/x.ics").as_deref(),
+            m.to_backend("https://edge.example:8443/z2/cal/x.ics")
+                .as_deref(),
             Some("https://z2.internal:237/cal/x.ics")
         );
         assert_eq!(m.to_backend("/z2/cal/x.ics").as_deref(), Some("/cal/x.ics"));
@@ -309,7 +305,8 @@ mod tests {
             public_prefix: String::new(),
         };
         assert_eq!(
-            home.to_backend("https://edge.example/caldav/u/x.ics").as_deref(),
+            home.to_backend("https://edge.example/caldav/u/x.ics")
+                .as_deref(),
             Some("http://10.0.0.2:8080/caldav/u/x.ics")
         );
         assert_eq!(

@@ -246,11 +246,23 @@ mod tests {
 
     #[test]
     fn maps_paths() {
-        assert_eq!(upstream_path("/kopano", Some("/kopano"), PathMode::Strip), "/");
-        assert_eq!(upstream_path("/kopano/a", Some("/kopano"), PathMode::Strip), "/a");
-        assert_eq!(upstream_path("/kopano?x", Some("/kopano"), PathMode::Strip), "/?x");
+        assert_eq!(
+            upstream_path("/kopano", Some("/kopano"), PathMode::Strip),
+            "/"
+        );
+        assert_eq!(
+            upstream_path("/kopano/a", Some("/kopano"), PathMode::Strip),
+            "/a"
+        );
+        assert_eq!(
+            upstream_path("/kopano?x", Some("/kopano"), PathMode::Strip),
+            "/?x"
+        );
         assert_eq!(upstream_path("/z2/a", Some("/z2"), PathMode::Keep), "/z2/a");
-        assert_eq!(upstream_path("/caldav/x", None, PathMode::Strip), "/caldav/x");
+        assert_eq!(
+            upstream_path("/caldav/x", None, PathMode::Strip),
+            "/caldav/x"
+        );
     }
 
     #[test]

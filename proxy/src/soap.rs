@@ -147,13 +147,17 @@ mod tests {
             Some("https://e/z1/?a&b".into())
         })
         .unwrap();
-        assert!(String::from_utf8(out).unwrap().contains(">https://e/z1/?a&amp;b</x:"));
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .contains(">https://e/z1/?a&amp;b</x:"));
     }
 
     #[test]
     fn content_types() {
         assert!(is_soap_content_type("text/xml; charset=utf-8"));
         assert!(is_soap_content_type("Application/SOAP+XML"));
-        assert!(!is_soap_content_type("multipart/related; type=\"application/xop+xml\""));
+        assert!(!is_soap_content_type(
+            "multipart/related; type=\"application/xop+xml\""
+        ));
     }
 }

@@ -6,7 +6,7 @@
 //! reload that changes a certificate's names is picked up too.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kc_certs::tls::{ClientAuth, ReloadingServerConfig, ServerTls, TlsError};
@@ -15,11 +15,22 @@ use rustls::server::danger::ClientCertVerifier;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
+/// One served certificate.
+#[derive(Debug, Clone, Default)]
+pub struct CertEntry {
+    /// SNI names it is served for; empty: the names in the certificate.
+    pub hosts: Vec<String>,
+    /// PEM certificate chain (also the key when `key` is `None`).
+    pub cert: PathBuf,
+    /// Separate PEM key file.
+    pub key: Option<PathBuf>,
+}
+
 /// The certificate files of the listeners.
 #[derive(Debug, Clone, Default)]
 pub struct CertFiles {
-    /// `(certificate chain, key file or None when in the same file)`.
-    pub certs: Vec<(PathBuf, Option<PathBuf>)>,
+    /// The default certificate first, then the SNI certificates.
+    pub certs: Vec<CertEntry>,
     /// Passphrase of encrypted keys.
     pub key_pass: Option<String>,
     /// CA file for client certificates.
@@ -31,9 +42,9 @@ pub struct CertFiles {
 }
 
 impl CertFiles {
-    fn spec(&self, cert: &PathBuf, key: &Option<PathBuf>, auth: ClientAuth) -> ServerTls {
+    fn spec(&self, cert: &Path, key: &Option<PathBuf>, auth: ClientAuth) -> ServerTls {
         ServerTls {
-            cert_file: cert.clone(),
+            cert_file: cert.to_path_buf(),
             key_file: key.clone(),
             key_pass: self.key_pass.clone(),
             ca_file: self.ca_file.clone(),
@@ -47,15 +58,15 @@ impl CertFiles {
     /// Loads every certificate; fails on the first unusable one.
     pub fn load(&self) -> Result<SniResolver, TlsError> {
         let mut entries = Vec::new();
-        for (cert, key) in &self.certs {
-            entries.push(Arc::new(ReloadingServerConfig::new(self.spec(
-                cert,
-                key,
-                ClientAuth::Off,
-            ))?));
+        for c in &self.certs {
+            let cfg = ReloadingServerConfig::new(self.spec(&c.cert, &c.key, ClientAuth::Off))?;
+            let hosts = c.hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
+            entries.push((hosts, Arc::new(cfg)));
         }
         if entries.is_empty() {
-            return Err(TlsError::Config("no ssl_certificate_file configured".into()));
+            return Err(TlsError::Config(
+                "no ssl_certificate_file configured".into(),
+            ));
         }
         Ok(SniResolver {
             entries,
@@ -64,11 +75,14 @@ impl CertFiles {
     }
 
     /// The client verifier of a listener with policy `auth` (`None` for off).
-    pub fn verifier(&self, auth: ClientAuth) -> Result<Option<Arc<dyn ClientCertVerifier>>, TlsError> {
-        let Some((cert, key)) = self.certs.first() else {
+    pub fn verifier(
+        &self,
+        auth: ClientAuth,
+    ) -> Result<Option<Arc<dyn ClientCertVerifier>>, TlsError> {
+        let Some(c) = self.certs.first() else {
             return Ok(None);
         };
-        self.spec(cert, key, auth).client_verifier()
+        self.spec(&c.cert, &c.key, auth).client_verifier()
     }
 
     /// A complete rustls server configuration (for the HTTP/3 listener),
@@ -79,11 +93,11 @@ impl CertFiles {
         resolver: Arc<SniResolver>,
         alpn: Vec<Vec<u8>>,
     ) -> Result<rustls::ServerConfig, TlsError> {
-        let (cert, key) = self
+        let c = self
             .certs
             .first()
             .ok_or_else(|| TlsError::Config("no ssl_certificate_file configured".into()))?;
-        let mut spec = self.spec(cert, key, auth);
+        let mut spec = self.spec(&c.cert, &c.key, auth);
         spec.alpn = alpn;
         let cfg = spec.build_with_resolver(resolver)?;
         Ok((*cfg).clone())
@@ -109,7 +123,10 @@ pub fn parse_verify_client(option: &str) -> Result<(ClientAuth, HashMap<u16, Cli
                 let port: u16 = port.parse().map_err(|_| format!("'{item}': bad port"))?;
                 ports.insert(port, mode(m).ok_or_else(|| format!("'{item}': bad mode"))?);
             }
-            None => default = mode(item).ok_or_else(|| format!("'{item}': expected off, optional or required"))?,
+            None => {
+                default = mode(item)
+                    .ok_or_else(|| format!("'{item}': expected off, optional or required"))?
+            }
         }
     }
     Ok((default, ports))
@@ -117,7 +134,7 @@ pub fn parse_verify_client(option: &str) -> Result<(ClientAuth, HashMap<u16, Cli
 
 /// Picks a certificate by SNI; the first certificate is the default.
 pub struct SniResolver {
-    entries: Vec<Arc<ReloadingServerConfig>>,
+    entries: Vec<(Vec<String>, Arc<ReloadingServerConfig>)>,
     // Names per certificate, keyed by the certificate's DER bytes so that a
     // reloaded certificate is looked at again.
     names: Mutex<HashMap<Vec<u8>, Vec<String>>>,
@@ -170,26 +187,45 @@ impl SniResolver {
     /// Reloads every certificate (SIGHUP). Errors leave that certificate's
     /// previous material in use.
     pub fn reload(&self) -> Vec<TlsError> {
-        let errors = self.entries.iter().filter_map(|e| e.reload().err()).collect();
+        let errors = self
+            .entries
+            .iter()
+            .filter_map(|(_, e)| e.reload().err())
+            .collect();
         self.names.lock().clear();
         errors
     }
 
     fn pick(&self, sni: Option<&str>) -> Option<Arc<CertifiedKey>> {
-        let keys: Vec<Arc<CertifiedKey>> = self.entries.iter().map(|e| e.resolver().current()).collect();
+        let keys: Vec<(&Vec<String>, Arc<CertifiedKey>)> = self
+            .entries
+            .iter()
+            .map(|(hosts, e)| (hosts, e.resolver().current()))
+            .collect();
         if let Some(host) = sni {
+            if let Some((_, k)) = keys
+                .iter()
+                .find(|(hosts, _)| hosts.iter().any(|n| name_matches(n, host)))
+            {
+                return Some(k.clone());
+            }
             let mut cache = self.names.lock();
-            for key in &keys {
-                let der = key.cert.first()?.as_ref();
+            for (hosts, key) in &keys {
+                if !hosts.is_empty() {
+                    continue;
+                }
+                let Some(der) = key.cert.first() else {
+                    continue;
+                };
                 let names = cache
-                    .entry(der.to_vec())
-                    .or_insert_with(|| cert_names(der));
+                    .entry(der.as_ref().to_vec())
+                    .or_insert_with(|| cert_names(der.as_ref()));
                 if names.iter().any(|n| name_matches(n, host)) {
                     return Some(key.clone());
                 }
             }
         }
-        keys.into_iter().next()
+        keys.into_iter().next().map(|(_, k)| k)
     }
 }
 

@@ -186,7 +186,7 @@ impl AuditLog {
             let fmt = time::macros::format_description!(
                 "[weekday repr:short] [month repr:short] [day padding:space] [hour]:[minute]:[second] [year]"
             );
-            let now = time::OffsetDateTime::now_local().unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+            let now = time::OffsetDateTime::now_utc();
             let ts = now.format(&fmt).unwrap_or_default();
             format!("{ts}: {line}\n")
         } else {

@@ -1,10 +1,16 @@
 //! The kc store node: KC's SOAP subset with its error codes and redirect rules,
 //! the mailbox store and its API for the gateways, LMTP delivery, quota and soft delete.
 
+pub mod admin;
 pub mod audit;
 pub mod caps;
+pub mod entryid;
 pub mod kcerr;
+pub mod net;
+pub mod node;
 pub mod redirect;
 pub mod session;
 pub mod soap;
+pub mod startup;
 pub mod storage;
+pub mod users;

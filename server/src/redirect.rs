@@ -169,7 +169,10 @@ mod tests {
         );
         let mut t = full("n2");
         t.ssl_path = None;
-        assert_eq!(path(&t, ConnKind::Https, false, "n1"), Err(KcErr::NOT_FOUND));
+        assert_eq!(
+            path(&t, ConnKind::Https, false, "n1"),
+            Err(KcErr::NOT_FOUND)
+        );
     }
 
     #[test]

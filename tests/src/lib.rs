@@ -8,5 +8,6 @@
 //! `cargo build --workspace --bins` first. [`bin`] fails with that hint when one is missing.
 
 pub mod harness;
+pub mod proxy_support;
 
 pub use harness::{bin, free_port, require_tool, wait_for_port, workspace_root, Proc};

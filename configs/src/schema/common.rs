@@ -7,10 +7,10 @@ use super::{opt, OptionSpec, ValueKind::*};
 /// when `log_file` is `-` or empty, the file otherwise).
 pub(super) const LOG_METHODS: &[&str] = &["file", "syslog", "stderr", "auto"];
 
-pub(super) const fn log_method() -> OptionSpec {
+pub(super) const fn log_method(default: &'static str) -> OptionSpec {
     opt(
         "log_method",
-        "file",
+        default,
         OneOf(LOG_METHODS),
         "Where to log: file, syslog, stderr, or auto (stderr when log_file is '-', else the file)",
     )

@@ -11,5 +11,7 @@
 
 pub mod parser;
 pub mod protocol;
+pub mod quote;
 pub mod receiver;
+pub mod response;
 pub mod utf7;

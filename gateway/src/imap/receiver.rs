@@ -240,7 +240,8 @@ impl Receiver {
                         return None;
                     }
                     let take = usize::try_from(remaining).unwrap_or(usize::MAX).min(avail);
-                    self.cmd.extend_from_slice(&self.buf[self.pos..self.pos + take]);
+                    self.cmd
+                        .extend_from_slice(&self.buf[self.pos..self.pos + take]);
                     self.pos += take;
                     let left = remaining - take as u64;
                     if left == 0 {
@@ -346,6 +347,10 @@ impl Receiver {
         let Some(i) = rest.iter().position(|&b| b == b'\n') else {
             // +1: the CR of a CRLF may already be here.
             if line_len + rest.len() > self.limits.max_line + 1 {
+                if self.cmd.is_empty() {
+                    // Only for the tag in the error.
+                    self.cmd.extend_from_slice(&rest[..rest.len().min(300)]);
+                }
                 let keep = rest.len().min(TAIL);
                 let tail = rest[rest.len() - keep..].to_vec();
                 self.pos = self.buf.len();
@@ -366,6 +371,11 @@ impl Receiver {
         if line_len + seg_end > self.limits.max_line {
             // The whole line is here: look at its end for a `{n+}` whose
             // data must be skipped.
+            if self.cmd.is_empty() {
+                // Only for the tag in the error.
+                self.cmd.extend_from_slice(&rest[..seg_end.min(300)]);
+                self.line_start = self.cmd.len();
+            }
             let held = &self.cmd[self.line_start..];
             let mut tail = held[held.len().saturating_sub(TAIL)..].to_vec();
             tail.extend_from_slice(&rest[seg_end.saturating_sub(TAIL)..seg_end]);
@@ -411,7 +421,11 @@ impl Receiver {
             Some(n) if n <= self.limits.max_literal => n,
             other => {
                 let (next, fatal) = too_big_next(&self.limits, other);
-                return Step::Event(self.reject(ReceiverErrorKind::LiteralTooBig { size: other }, next, fatal));
+                return Step::Event(self.reject(
+                    ReceiverErrorKind::LiteralTooBig { size: other },
+                    next,
+                    fatal,
+                ));
             }
         };
         if (self.cmd.len() as u64).saturating_add(size) > self.limits.max_command as u64 {
@@ -425,7 +439,11 @@ impl Receiver {
         }
         self.cmd.extend_from_slice(b"\r\n");
         self.line_start = self.cmd.len();
-        self.state = if size == 0 { State::Line } else { State::Literal(size) };
+        self.state = if size == 0 {
+            State::Line
+        } else {
+            State::Literal(size)
+        };
         if lit.non_sync {
             Step::Continue
         } else {
@@ -437,7 +455,10 @@ impl Receiver {
     /// non-synchronising literal the client sends anyway.
     fn after_skipped_line(&self, tail: &[u8]) -> State {
         match literal_suffix(tail) {
-            Some(LiteralSpec { non_sync: true, size: Some(n) }) if n <= self.limits.max_discard => {
+            Some(LiteralSpec {
+                non_sync: true,
+                size: Some(n),
+            }) if n <= self.limits.max_discard => {
                 if n == 0 {
                     State::Skip
                 } else {
@@ -477,7 +498,8 @@ impl Receiver {
                 None
             }
             None => {
-                self.tail.extend_from_slice(&rest[rest.len().saturating_sub(TAIL)..]);
+                self.tail
+                    .extend_from_slice(&rest[rest.len().saturating_sub(TAIL)..]);
                 let excess = self.tail.len().saturating_sub(TAIL);
                 self.tail.drain(..excess);
                 self.pos = self.buf.len();
@@ -523,7 +545,10 @@ fn literal_suffix(line: &[u8]) -> Option<LiteralSpec> {
 }
 
 fn is_non_sync(line: &[u8]) -> bool {
-    matches!(literal_suffix(line), Some(LiteralSpec { non_sync: true, .. }))
+    matches!(
+        literal_suffix(line),
+        Some(LiteralSpec { non_sync: true, .. })
+    )
 }
 
 /// Tag characters: ASTRING-CHAR except `+` (RFC 3501 `tag`).

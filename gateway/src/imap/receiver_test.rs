@@ -13,7 +13,13 @@ fn cmd(s: &[u8]) -> Event {
 }
 
 fn small() -> Limits {
-    Limits { max_line: 64, max_literal: 100, max_command: 400, max_literals: 3, max_discard: 1000 }
+    Limits {
+        max_line: 64,
+        max_literal: 100,
+        max_command: 400,
+        max_literals: 3,
+        max_discard: 1000,
+    }
 }
 
 #[test]
@@ -56,10 +62,10 @@ fn literal_plus_needs_no_continuation() {
 #[test]
 fn literal_may_contain_crlf_and_braces() {
     let mut r = Receiver::default();
-    r.feed(b"a APPEND INBOX {7+}\r\nx\r\n{2}\r\n\r\nb NOOP\n");
+    r.feed(b"a APPEND INBOX {8+}\r\nx\r\n{2}\r\n\r\nb NOOP\n");
     assert_eq!(
         drain(&mut r),
-        vec![cmd(b"a APPEND INBOX {7+}\r\nx\r\n{2}\r\n"), cmd(b"b NOOP")]
+        vec![cmd(b"a APPEND INBOX {8+}\r\nx\r\n{2}\r\n"), cmd(b"b NOOP")]
     );
 }
 
@@ -67,7 +73,10 @@ fn literal_may_contain_crlf_and_braces() {
 fn bare_lf_is_normalised() {
     let mut r = Receiver::default();
     r.feed(b"a LOGIN {1}\nx y\nb NOOP\n");
-    assert_eq!(drain(&mut r), vec![Event::Continue, cmd(b"a LOGIN {1}\r\nx y"), cmd(b"b NOOP")]);
+    assert_eq!(
+        drain(&mut r),
+        vec![Event::Continue, cmd(b"a LOGIN {1}\r\nx y"), cmd(b"b NOOP")]
+    );
 }
 
 #[test]
@@ -116,7 +125,9 @@ fn literal_count_2_pow_63() {
         ev[0],
         Event::Error(ReceiverError {
             tag: Some("x".into()),
-            kind: ReceiverErrorKind::LiteralTooBig { size: Some(1 << 63) },
+            kind: ReceiverErrorKind::LiteralTooBig {
+                size: Some(1 << 63)
+            },
             fatal: false
         })
     );
@@ -130,7 +141,10 @@ fn literal_count_overflowing_u64() {
     let ev = drain(&mut r);
     assert!(matches!(
         &ev[0],
-        Event::Error(ReceiverError { kind: ReceiverErrorKind::LiteralTooBig { size: None }, .. })
+        Event::Error(ReceiverError {
+            kind: ReceiverErrorKind::LiteralTooBig { size: None },
+            ..
+        })
     ));
     assert_eq!(ev[1], cmd(b"y NOOP"));
 }
@@ -141,7 +155,9 @@ fn huge_non_sync_literal_is_fatal() {
     r.feed(b"x APPEND INBOX {9223372036854775808+}\r\n");
     let ev = drain(&mut r);
     assert_eq!(ev.len(), 1);
-    assert!(matches!(&ev[0], Event::Error(ReceiverError { fatal: true, tag: Some(t), .. }) if t == "x"));
+    assert!(
+        matches!(&ev[0], Event::Error(ReceiverError { fatal: true, tag: Some(t), .. }) if t == "x")
+    );
 }
 
 #[test]
@@ -153,7 +169,9 @@ fn rejected_non_sync_literal_is_skipped() {
     r.feed(&input);
     let ev = drain(&mut r);
     assert_eq!(ev.len(), 2, "{ev:?}");
-    assert!(matches!(&ev[0], Event::Error(ReceiverError { fatal: false, tag: Some(t), .. }) if t == "a"));
+    assert!(
+        matches!(&ev[0], Event::Error(ReceiverError { fatal: false, tag: Some(t), .. }) if t == "a")
+    );
     assert_eq!(ev[1], cmd(b"b NOOP"));
 }
 
@@ -215,7 +233,9 @@ fn nested_parentheses_line_is_bounded() {
     input.extend_from_slice(b"\r\nn2 NOOP\r\n");
     r.feed(&input);
     let ev = drain(&mut r);
-    assert!(matches!(&ev[0], Event::Error(ReceiverError { kind: ReceiverErrorKind::LineTooLong, tag: Some(t), .. }) if t == "n1"));
+    assert!(
+        matches!(&ev[0], Event::Error(ReceiverError { kind: ReceiverErrorKind::LineTooLong, tag: Some(t), .. }) if t == "n1")
+    );
     assert_eq!(ev[1], cmd(b"n2 NOOP"));
 }
 
@@ -224,16 +244,31 @@ fn too_many_literals() {
     let mut r = Receiver::new(small());
     r.feed(b"a X {1+}\r\n1 {1+}\r\n2 {1+}\r\n3 {1+}\r\n4\r\nb NOOP\r\n");
     let ev = drain(&mut r);
-    assert!(matches!(&ev[0], Event::Error(ReceiverError { kind: ReceiverErrorKind::TooManyLiterals, .. })));
+    assert!(matches!(
+        &ev[0],
+        Event::Error(ReceiverError {
+            kind: ReceiverErrorKind::TooManyLiterals,
+            ..
+        })
+    ));
     assert_eq!(ev.last(), Some(&cmd(b"b NOOP")));
 }
 
 #[test]
 fn command_too_big() {
-    let mut r = Receiver::new(Limits { max_command: 50, ..small() });
+    let mut r = Receiver::new(Limits {
+        max_command: 50,
+        ..small()
+    });
     r.feed(b"a APPEND INBOX {60}\r\nb NOOP\r\n");
     let ev = drain(&mut r);
-    assert!(matches!(&ev[0], Event::Error(ReceiverError { kind: ReceiverErrorKind::CommandTooBig, .. })));
+    assert!(matches!(
+        &ev[0],
+        Event::Error(ReceiverError {
+            kind: ReceiverErrorKind::CommandTooBig,
+            ..
+        })
+    ));
     assert_eq!(ev[1], cmd(b"b NOOP"));
 }
 
@@ -255,7 +290,10 @@ fn untagged_garbage_has_no_tag() {
     input.extend_from_slice(b"\r\n");
     r.feed(&input);
     let ev = drain(&mut r);
-    assert!(matches!(&ev[0], Event::Error(ReceiverError { tag: None, .. })));
+    assert!(matches!(
+        &ev[0],
+        Event::Error(ReceiverError { tag: None, .. })
+    ));
 }
 
 #[test]

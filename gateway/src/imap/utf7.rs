@@ -174,7 +174,10 @@ mod tests {
     fn rfc_example() {
         let wire = b"~peter/mail/&U,BTFw-/&ZeVnLIqe-";
         let name = decode(wire).unwrap();
-        assert_eq!(name, "~peter/mail/\u{53f0}\u{5317}/\u{65e5}\u{672c}\u{8a9e}");
+        assert_eq!(
+            name,
+            "~peter/mail/\u{53f0}\u{5317}/\u{65e5}\u{672c}\u{8a9e}"
+        );
         assert_eq!(encode(&name).as_bytes(), wire);
     }
 
@@ -187,7 +190,14 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        for s in ["Entwürfe", "Gelöschte Elemente", "😀 smile", "a&b", "日本語/テスト", "x\u{7f}y"] {
+        for s in [
+            "Entwürfe",
+            "Gelöschte Elemente",
+            "😀 smile",
+            "a&b",
+            "日本語/テスト",
+            "x\u{7f}y",
+        ] {
             assert_eq!(decode(encode(s).as_bytes()).unwrap(), s, "{s}");
         }
     }
@@ -196,7 +206,10 @@ mod tests {
     fn rejects_invalid() {
         assert_eq!(decode(b"&Jjo!"), Err(Utf7Error::BadBase64));
         assert_eq!(decode(b"&U,BTFw"), Err(Utf7Error::BadBase64));
-        assert_eq!(decode("Entwürfe".as_bytes()), Err(Utf7Error::InvalidByte(0xc3)));
+        assert_eq!(
+            decode("Entwürfe".as_bytes()),
+            Err(Utf7Error::InvalidByte(0xc3))
+        );
         assert_eq!(decode(b"a\tb"), Err(Utf7Error::InvalidByte(b'\t')));
         // "a" (U+0061) hidden in base64.
         assert_eq!(decode(b"&AGE-"), Err(Utf7Error::EncodedAscii));

@@ -106,10 +106,7 @@ fn opt_str(p: &Element, name: &str) -> Option<String> {
     p.child(name).filter(|e| !e.nil).map(|e| e.text.clone())
 }
 
-fn num<T: std::str::FromStr + Default>(
-    p: &Element,
-    name: &'static str,
-) -> Result<T, DecodeError> {
+fn num<T: std::str::FromStr + Default>(p: &Element, name: &'static str) -> Result<T, DecodeError> {
     match p.child(name).filter(|e| !e.nil) {
         None => Ok(T::default()),
         Some(e) => e

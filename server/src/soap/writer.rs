@@ -104,6 +104,20 @@ impl Response {
         self
     }
 
+    /// Open a SOAP-encoded array of `n` items of type `item_type`.
+    pub fn open_array(&mut self, name: &'static str, item_type: &str, n: usize) -> &mut Self {
+        self.buf.push('<');
+        self.buf.push_str(name);
+        self.buf
+            .push_str(r#" xsi:type="SOAP-ENC:Array" SOAP-ENC:arrayType=""#);
+        self.buf.push_str(item_type);
+        self.buf.push('[');
+        self.buf.push_str(&n.to_string());
+        self.buf.push_str("]\">");
+        self.stack.push(name);
+        self
+    }
+
     /// Close the innermost struct opened with [`Response::open`].
     pub fn close(&mut self) -> &mut Self {
         if let Some(name) = self.stack.pop() {
@@ -172,7 +186,10 @@ mod tests {
         let body = root.child("Body").unwrap();
         let resp = body.child("logonResponse").unwrap();
         assert_eq!(resp.ns.as_deref(), Some("urn:zarafa"));
-        assert_eq!(resp.child("ulSessionId").unwrap().text, u64::MAX.to_string());
+        assert_eq!(
+            resp.child("ulSessionId").unwrap().text,
+            u64::MAX.to_string()
+        );
         assert_eq!(resp.child("lpszVersion").unwrap().text, "0,<&>");
         assert_eq!(resp.child("sServerGuid").unwrap().text, "AQID");
         assert_eq!(resp.child("sub").unwrap().child("x").unwrap().text, "1");

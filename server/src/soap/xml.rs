@@ -260,9 +260,8 @@ pub fn parse_document(input: &[u8], limits: &Limits) -> Result<Element, ParseErr
 /// Body, whose first element must be an operation in `urn:zarafa`.
 pub fn parse_request(input: &[u8], limits: &Limits) -> Result<Operation, ParseError> {
     let root = parse_document(input, limits)?;
-    let is_env_ns = |ns: &Option<String>| {
-        matches!(ns.as_deref(), Some(SOAP_ENV_NS) | Some(SOAP12_ENV_NS))
-    };
+    let is_env_ns =
+        |ns: &Option<String>| matches!(ns.as_deref(), Some(SOAP_ENV_NS) | Some(SOAP12_ENV_NS));
     if root.name != "Envelope" || !is_env_ns(&root.ns) {
         return Err(ParseError::NotEnvelope);
     }
@@ -271,7 +270,11 @@ pub fn parse_request(input: &[u8], limits: &Limits) -> Result<Operation, ParseEr
         .into_iter()
         .find(|c| c.name == "Body" && is_env_ns(&c.ns))
         .ok_or(ParseError::NoBody)?;
-    let op = body.children.into_iter().next().ok_or(ParseError::EmptyBody)?;
+    let op = body
+        .children
+        .into_iter()
+        .next()
+        .ok_or(ParseError::EmptyBody)?;
     match op.ns.as_deref() {
         Some(ZARAFA_NS) => {}
         other => return Err(ParseError::WrongNamespace(other.unwrap_or("").to_owned())),
@@ -357,7 +360,10 @@ mod tests {
     fn rejects_truncated_and_garbage() {
         let x = env("<ns:logon><szUsername>john</szUsername></ns:logon>");
         for cut in [1, 10, 50, x.len() / 2, x.len() - 1] {
-            assert!(parse_request(&x.as_bytes()[..cut], &Limits::default()).is_err(), "cut {cut}");
+            assert!(
+                parse_request(&x.as_bytes()[..cut], &Limits::default()).is_err(),
+                "cut {cut}"
+            );
         }
         assert!(parse_request(b"", &Limits::default()).is_err());
         assert!(parse_request(b"\xff\xfe", &Limits::default()).is_err());
@@ -370,16 +376,26 @@ mod tests {
         let small = Limits {
             max_body: 1 << 20,
             max_depth: 8,
-            max_element: 100,
+            max_element: 300,
             max_elements: 20,
         };
-        let big = env(&format!("<ns:logon><szUsername>{}</szUsername></ns:logon>", "a".repeat(101)));
+        let big = env(&format!(
+            "<ns:logon><szUsername>{}</szUsername></ns:logon>",
+            "a".repeat(301)
+        ));
         assert_eq!(
             parse_request(big.as_bytes(), &small),
             Err(ParseError::ElementTooLarge)
         );
-        let deep = env(&format!("<ns:logon>{}{}</ns:logon>", "<a>".repeat(10), "</a>".repeat(10)));
-        assert_eq!(parse_request(deep.as_bytes(), &small), Err(ParseError::TooDeep));
+        let deep = env(&format!(
+            "<ns:logon>{}{}</ns:logon>",
+            "<a>".repeat(10),
+            "</a>".repeat(10)
+        ));
+        assert_eq!(
+            parse_request(deep.as_bytes(), &small),
+            Err(ParseError::TooDeep)
+        );
         let many = env(&format!("<ns:logon>{}</ns:logon>", "<a/>".repeat(30)));
         assert_eq!(
             parse_request(many.as_bytes(), &small),

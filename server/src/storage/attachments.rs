@@ -105,7 +105,10 @@ mod tests {
         let h2 = a.put(b"hello").unwrap();
         assert_eq!(h1, h2);
         assert_eq!(a.get(&h1).unwrap(), b"hello");
-        assert!(matches!(a.get("../etc/passwd"), Err(StorageError::NotFound)));
+        assert!(matches!(
+            a.get("../etc/passwd"),
+            Err(StorageError::NotFound)
+        ));
         a.remove(&h1).unwrap();
         assert!(matches!(a.get(&h1), Err(StorageError::NotFound)));
     }

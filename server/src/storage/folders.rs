@@ -47,10 +47,34 @@ pub const PRIVATE: &[FolderSpec] = &[
     /* 16 */ f("notes", "Notes", Some("IPF.StickyNote"), Some(1)),
     /* 17 */ f("tasks", "Tasks", Some("IPF.Task"), Some(1)),
     /* 18 */ f("junk", "Junk E-mail", NOTE, Some(1)),
-    /* 19 */ f("rss", "RSS Feeds", Some("IPF.Note.OutlookHomepage"), Some(1)),
-    /* 20 */ f("conversation_actions", "Conversation Action Settings", Some("IPF.Configuration"), Some(1)),
-    /* 21 */ f("quickstep", "Quick Step Settings", Some("IPF.Configuration"), Some(1)),
-    /* 22 */ f("suggested_contacts", "Suggested Contacts", Some("IPF.Contact"), Some(1)),
+    /* 19 */
+    f(
+        "rss",
+        "RSS Feeds",
+        Some("IPF.Note.OutlookHomepage"),
+        Some(1),
+    ),
+    /* 20 */
+    f(
+        "conversation_actions",
+        "Conversation Action Settings",
+        Some("IPF.Configuration"),
+        Some(1),
+    ),
+    /* 21 */
+    f(
+        "quickstep",
+        "Quick Step Settings",
+        Some("IPF.Configuration"),
+        Some(1),
+    ),
+    /* 22 */
+    f(
+        "suggested_contacts",
+        "Suggested Contacts",
+        Some("IPF.Contact"),
+        Some(1),
+    ),
     /* 23 */ f("sync_issues", "Sync Issues", NOTE, Some(1)),
     /* 24 */ f("conflicts", "Conflicts", NOTE, Some(23)),
     /* 25 */ f("local_failures", "Local Failures", NOTE, Some(23)),

@@ -117,9 +117,11 @@ impl SqliteStorage {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         schema::migrate(&mut conn)?;
         let have: Option<Vec<u8>> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'server_guid'", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'server_guid'",
+                [],
+                |r| r.get(0),
+            )
             .optional()?;
         if have.is_none() {
             let mut g = [0u8; 16];
@@ -168,9 +170,11 @@ impl SqliteStorage {
 impl Storage for SqliteStorage {
     fn server_guid(&self) -> Result<[u8; 16]> {
         let c = self.conn.lock();
-        let v: Vec<u8> = c.query_row("SELECT value FROM meta WHERE key = 'server_guid'", [], |r| {
-            r.get(0)
-        })?;
+        let v: Vec<u8> = c.query_row(
+            "SELECT value FROM meta WHERE key = 'server_guid'",
+            [],
+            |r| r.get(0),
+        )?;
         let mut g = [0u8; 16];
         if v.len() == 16 {
             g.copy_from_slice(&v);
@@ -252,7 +256,15 @@ impl Storage for SqliteStorage {
             .execute(
                 "UPDATE objects SET login = ?2, fullname = ?3, email = ?4, admin_level = ?5, \
                  nonactive = ?6, hidden = ?7 WHERE id = ?1",
-                params![id, d.login, d.fullname, d.email, d.admin_level, d.nonactive, d.hidden],
+                params![
+                    id,
+                    d.login,
+                    d.fullname,
+                    d.email,
+                    d.admin_level,
+                    d.nonactive,
+                    d.hidden
+                ],
             )
             .map_err(map_unique)?;
         if n == 0 {
@@ -489,9 +501,11 @@ impl Storage for SqliteStorage {
 
     fn last_change(&self) -> Result<i64> {
         let c = self.conn.lock();
-        Ok(c.query_row("SELECT COALESCE(MAX(change_num), 0) FROM changes", [], |r| {
-            r.get(0)
-        })?)
+        Ok(c.query_row(
+            "SELECT COALESCE(MAX(change_num), 0) FROM changes",
+            [],
+            |r| r.get(0),
+        )?)
     }
 }
 
@@ -511,7 +525,10 @@ mod tests {
     #[test]
     fn builtins_and_users() {
         let s = SqliteStorage::in_memory().unwrap();
-        let sys = s.object_by_login(ObjectKind::User, "system").unwrap().unwrap();
+        let sys = s
+            .object_by_login(ObjectKind::User, "system")
+            .unwrap()
+            .unwrap();
         assert_eq!(sys.id, super::super::SYSTEM_ID);
         let id = s
             .create_object(ObjectKind::User, "db", "john", &data("john"))
@@ -520,14 +537,21 @@ mod tests {
             s.create_object(ObjectKind::User, "db", "JOHN2", &data("John")),
             Err(StorageError::Collision)
         ));
-        assert_eq!(s.object_by_login(ObjectKind::User, "JOHN").unwrap().unwrap().id, id);
+        assert_eq!(
+            s.object_by_login(ObjectKind::User, "JOHN")
+                .unwrap()
+                .unwrap()
+                .id,
+            id
+        );
         let g = s
             .create_object(ObjectKind::Group, "db", "sales", &data("sales"))
             .unwrap();
         s.add_member(g, id).unwrap();
         assert_eq!(s.members(g).unwrap()[0].login, "john");
         assert_eq!(s.groups_of(id).unwrap()[0].login, "sales");
-        s.set_features(id, &["imap".into()], &["pop3".into()]).unwrap();
+        s.set_features(id, &["imap".into()], &["pop3".into()])
+            .unwrap();
         let o = s.object(id).unwrap().unwrap();
         assert_eq!(o.enabled_features, vec!["imap"]);
         assert_eq!(o.disabled_features, vec!["pop3"]);
@@ -544,13 +568,20 @@ mod tests {
             let id = s
                 .create_object(ObjectKind::User, "db", "john", &data("john"))
                 .unwrap();
-            let st = s.create_store(StoreType::Private, Some(id), "john").unwrap();
+            let st = s
+                .create_store(StoreType::Private, Some(id), "john")
+                .unwrap();
             let f = s.folders(st.id).unwrap();
             assert_eq!(f.len(), folders::PRIVATE.len());
-            let inbox = f.iter().find(|x| x.role.as_deref() == Some("inbox")).unwrap();
+            let inbox = f
+                .iter()
+                .find(|x| x.role.as_deref() == Some("inbox"))
+                .unwrap();
             assert_eq!(inbox.container_class.as_deref(), Some("IPF.Note"));
             assert!(s.last_change().unwrap() >= f.len() as i64);
-            assert!(s.create_store(StoreType::Private, Some(id), "john").is_err());
+            assert!(s
+                .create_store(StoreType::Private, Some(id), "john")
+                .is_err());
             s.create_store(StoreType::Public, None, "").unwrap();
             assert!(matches!(
                 s.create_store(StoreType::Public, None, ""),

@@ -22,7 +22,12 @@ pub(crate) fn append(c: &mut Cursor<'_>) -> PResult<Command> {
     }
     // literal8 (`~{n}`, RFC 3516) is accepted: APPEND stores bytes as given.
     let message = c.literal(true)?.to_vec();
-    Ok(Command::Append { mailbox, flags, date, message })
+    Ok(Command::Append {
+        mailbox,
+        flags,
+        date,
+        message,
+    })
 }
 
 fn digits(c: &mut Cursor<'_>, n: usize) -> PResult<u16> {

@@ -5,12 +5,12 @@
 use super::ParseErrorKind as K;
 
 /// Atom characters: any CHAR except atom-specials (`( ) { SP CTL % * " \ ]`).
-pub(crate) fn is_atom_char(b: u8) -> bool {
+pub fn is_atom_char(b: u8) -> bool {
     b > 0x20 && b < 0x7f && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
 }
 
 /// ASTRING-CHAR: atom characters plus `]`.
-pub(crate) fn is_astring_char(b: u8) -> bool {
+pub fn is_astring_char(b: u8) -> bool {
     is_atom_char(b) || b == b']'
 }
 
@@ -75,7 +75,10 @@ impl<'a> Cursor<'a> {
         let end = self.pos + w.len();
         if end <= self.b.len()
             && self.b[self.pos..end].eq_ignore_ascii_case(w)
-            && !self.b.get(end).is_some_and(|&c| is_atom_char(c) && c != b'[' && c != b'<')
+            && !self
+                .b
+                .get(end)
+                .is_some_and(|&c| is_atom_char(c) && c != b'[' && c != b'<')
         {
             self.pos = end;
             true
@@ -168,9 +171,7 @@ impl<'a> Cursor<'a> {
     /// `{n}` / `{n+}` (and `~{n}` when `allow8` for literal8) followed by
     /// CRLF and exactly `n` bytes, as framed by the receiver.
     pub(crate) fn literal(&mut self, allow8: bool) -> PResult<&'a [u8]> {
-        if allow8 {
-            self.eat(b'~');
-        }
+        let is8 = allow8 && self.eat(b'~');
         self.expect(b'{', "literal")?;
         let n = self.number64()?;
         self.eat(b'+');
@@ -179,10 +180,14 @@ impl<'a> Cursor<'a> {
             return Err(K::Expected("CRLF after literal count"));
         }
         let n = usize::try_from(n).map_err(|_| K::NumberTooBig)?;
-        let end = self.pos.checked_add(n).filter(|e| *e <= self.b.len()).ok_or(K::Expected("literal data"))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.b.len())
+            .ok_or(K::Expected("literal data"))?;
         let data = &self.b[self.pos..end];
         self.pos = end;
-        if !allow8 && data.contains(&0) {
+        if !is8 && data.contains(&0) {
             return Err(K::NulInLiteral);
         }
         Ok(data)
@@ -243,7 +248,11 @@ impl<'a> Cursor<'a> {
         self.expect(b'(', "(")?;
         let mut out = Vec::new();
         if self.eat(b')') {
-            return if allow_empty { Ok(out) } else { Err(K::Expected("list item")) };
+            return if allow_empty {
+                Ok(out)
+            } else {
+                Err(K::Expected("list item"))
+            };
         }
         loop {
             out.push(item(self)?);

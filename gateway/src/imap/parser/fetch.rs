@@ -20,9 +20,18 @@ pub(crate) fn fetch(c: &mut Cursor<'_>, uid: bool) -> PResult<Command> {
         }
         attrs
     } else if c.keyword("ALL") {
-        vec![FetchAttr::Flags, FetchAttr::InternalDate, FetchAttr::Rfc822Size, FetchAttr::Envelope]
+        vec![
+            FetchAttr::Flags,
+            FetchAttr::InternalDate,
+            FetchAttr::Rfc822Size,
+            FetchAttr::Envelope,
+        ]
     } else if c.keyword("FAST") {
-        vec![FetchAttr::Flags, FetchAttr::InternalDate, FetchAttr::Rfc822Size]
+        vec![
+            FetchAttr::Flags,
+            FetchAttr::InternalDate,
+            FetchAttr::Rfc822Size,
+        ]
     } else if c.keyword("FULL") {
         vec![
             FetchAttr::Flags,
@@ -59,7 +68,13 @@ pub(crate) fn fetch(c: &mut Cursor<'_>, uid: bool) -> PResult<Command> {
             return Err(K::Expected("VANISHED only with UID FETCH and CHANGEDSINCE"));
         }
     }
-    Ok(Command::Fetch { uid, set, attrs, changed_since, vanished })
+    Ok(Command::Fetch {
+        uid,
+        set,
+        attrs,
+        changed_since,
+        vanished,
+    })
 }
 
 fn attr(c: &mut Cursor<'_>) -> PResult<FetchAttr> {
@@ -81,14 +96,24 @@ fn attr(c: &mut Cursor<'_>) -> PResult<FetchAttr> {
         ("BODY" | "BODY.PEEK", true) => {
             let section = section(c)?;
             let partial = partial(c)?;
-            FetchAttr::BodySection { peek: name == "BODY.PEEK", section, partial }
+            FetchAttr::BodySection {
+                peek: name == "BODY.PEEK",
+                section,
+                partial,
+            }
         }
         ("BINARY" | "BINARY.PEEK", true) => {
             let part = binary_section(c)?;
             let partial = partial(c)?;
-            FetchAttr::Binary { peek: name == "BINARY.PEEK", part, partial }
+            FetchAttr::Binary {
+                peek: name == "BINARY.PEEK",
+                part,
+                partial,
+            }
         }
-        ("BINARY.SIZE", true) => FetchAttr::BinarySize { part: binary_section(c)? },
+        ("BINARY.SIZE", true) => FetchAttr::BinarySize {
+            part: binary_section(c)?,
+        },
         _ => return Err(K::UnknownOption(name)),
     })
 }
@@ -99,7 +124,7 @@ fn part_numbers(c: &mut Cursor<'_>, out: &mut Vec<u32>) -> PResult<()> {
         if out.len() > MAX_ITEMS {
             return Err(K::Expected("shorter section part"));
         }
-        if !(c.peek() == Some(b'.')) {
+        if c.peek() != Some(b'.') {
             return Ok(());
         }
         c.eat(b'.');

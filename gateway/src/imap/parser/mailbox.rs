@@ -38,7 +38,11 @@ pub(crate) fn select(c: &mut Cursor<'_>, examine: bool) -> PResult<Command> {
             }
         }
     }
-    Ok(if examine { Command::Examine { mailbox, params } } else { Command::Select { mailbox, params } })
+    Ok(if examine {
+        Command::Examine { mailbox, params }
+    } else {
+        Command::Select { mailbox, params }
+    })
 }
 
 fn qresync(c: &mut Cursor<'_>) -> PResult<QResync> {
@@ -46,7 +50,12 @@ fn qresync(c: &mut Cursor<'_>) -> PResult<QResync> {
     let uid_validity = c.nz_number()?;
     c.sp()?;
     let mod_seq = c.number64()?;
-    let mut q = QResync { uid_validity, mod_seq, known_uids: None, seq_match: None };
+    let mut q = QResync {
+        uid_validity,
+        mod_seq,
+        known_uids: None,
+        seq_match: None,
+    };
     if c.eat(b' ') {
         if c.peek() != Some(b'(') {
             q.known_uids = Some(sequence_set(c)?);
@@ -63,7 +72,10 @@ fn qresync(c: &mut Cursor<'_>) -> PResult<QResync> {
 
 fn seq_match(
     c: &mut Cursor<'_>,
-) -> PResult<(crate::imap::protocol::SequenceSet, crate::imap::protocol::SequenceSet)> {
+) -> PResult<(
+    crate::imap::protocol::SequenceSet,
+    crate::imap::protocol::SequenceSet,
+)> {
     c.expect(b'(', "(")?;
     let seqs = sequence_set(c)?;
     c.sp()?;
@@ -73,11 +85,15 @@ fn seq_match(
 }
 
 pub(crate) fn create(c: &mut Cursor<'_>) -> PResult<Command> {
-    Ok(Command::Create { mailbox: sp_mailbox(c)? })
+    Ok(Command::Create {
+        mailbox: sp_mailbox(c)?,
+    })
 }
 
 pub(crate) fn delete(c: &mut Cursor<'_>) -> PResult<Command> {
-    Ok(Command::Delete { mailbox: sp_mailbox(c)? })
+    Ok(Command::Delete {
+        mailbox: sp_mailbox(c)?,
+    })
 }
 
 pub(crate) fn rename(c: &mut Cursor<'_>) -> PResult<Command> {
@@ -88,7 +104,11 @@ pub(crate) fn rename(c: &mut Cursor<'_>) -> PResult<Command> {
 
 pub(crate) fn subscribe(c: &mut Cursor<'_>, on: bool) -> PResult<Command> {
     let mailbox = sp_mailbox(c)?;
-    Ok(if on { Command::Subscribe { mailbox } } else { Command::Unsubscribe { mailbox } })
+    Ok(if on {
+        Command::Subscribe { mailbox }
+    } else {
+        Command::Unsubscribe { mailbox }
+    })
 }
 
 fn pattern(c: &mut Cursor<'_>) -> PResult<String> {
@@ -111,8 +131,12 @@ pub(crate) fn list(c: &mut Cursor<'_>) -> PResult<Command> {
             }
         }
         // RFC 5258 §3: RECURSIVEMATCH alone is a BAD.
-        if args.selection.recursive_match && !(args.selection.subscribed || args.selection.special_use) {
-            return Err(K::Expected("RECURSIVEMATCH together with another selection option"));
+        if args.selection.recursive_match
+            && !(args.selection.subscribed || args.selection.special_use)
+        {
+            return Err(K::Expected(
+                "RECURSIVEMATCH together with another selection option",
+            ));
         }
         c.sp()?;
     }

@@ -14,7 +14,7 @@
 //! a bound ([`MAX_DEPTH`]).
 
 mod append;
-mod cursor;
+pub(crate) mod cursor;
 mod fetch;
 mod mailbox;
 mod search;
@@ -30,6 +30,7 @@ use super::utf7::Utf7Error;
 use cursor::Cursor;
 
 pub(crate) use cursor::PResult;
+pub use cursor::{is_astring_char, is_atom_char};
 
 /// Deepest nesting of parenthesised lists and NOT/OR operators accepted in
 /// one command (SEARCH is the only recursive grammar).
@@ -110,7 +111,10 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<Request, ParseError> {
     let mut c = Cursor::new(bytes);
     let tag_bytes = c.take_while(is_tag_char);
     if tag_bytes.is_empty() || tag_bytes.len() > 256 || c.peek() != Some(b' ') {
-        return Err(ParseError { tag: None, kind: ParseErrorKind::BadTag });
+        return Err(ParseError {
+            tag: None,
+            kind: ParseErrorKind::BadTag,
+        });
     }
     let tag = String::from_utf8_lossy(tag_bytes).into_owned();
     let result = c.sp().and_then(|()| command(&mut c)).and_then(|cmd| {
@@ -119,7 +123,10 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<Request, ParseError> {
     });
     match result {
         Ok(command) => Ok(Request { tag, command }),
-        Err(kind) => Err(ParseError { tag: Some(tag), kind }),
+        Err(kind) => Err(ParseError {
+            tag: Some(tag),
+            kind,
+        }),
     }
 }
 

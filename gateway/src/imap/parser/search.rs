@@ -33,7 +33,11 @@ pub(crate) fn search(c: &mut Cursor<'_>, uid: bool) -> PResult<Command> {
             return Err(K::Expected("fewer search keys"));
         }
     }
-    Ok(Command::Search { uid, charset, criteria })
+    Ok(Command::Search {
+        uid,
+        charset,
+        criteria,
+    })
 }
 
 fn text(c: &mut Cursor<'_>) -> PResult<String> {

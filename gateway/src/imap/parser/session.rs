@@ -26,13 +26,17 @@ pub(crate) fn authenticate(c: &mut Cursor<'_>) -> PResult<Command> {
         if c.eat(b'=') {
             Some(Vec::new())
         } else {
-            let b64 = c.take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+            let b64 =
+                c.take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
             Some(decode_base64(b64)?)
         }
     } else {
         None
     };
-    Ok(Command::Authenticate { mechanism, initial_response })
+    Ok(Command::Authenticate {
+        mechanism,
+        initial_response,
+    })
 }
 
 /// Decodes a SASL base64 response; empty input is an error (use `=`).
@@ -40,7 +44,9 @@ pub(crate) fn decode_base64(b64: &[u8]) -> PResult<Vec<u8>> {
     if b64.is_empty() {
         return Err(K::BadBase64);
     }
-    base64::engine::general_purpose::STANDARD.decode(b64).map_err(|_| K::BadBase64)
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|_| K::BadBase64)
 }
 
 pub(crate) fn enable(c: &mut Cursor<'_>) -> PResult<Command> {
@@ -89,4 +95,3 @@ pub(crate) fn id(c: &mut Cursor<'_>) -> PResult<Command> {
         c.sp()?;
     }
 }
-

@@ -14,7 +14,11 @@ pub(crate) fn flag(c: &mut Cursor<'_>) -> PResult<Flag> {
     let backslash = c.eat(b'\\');
     let name = c.atom().map_err(|_| K::Expected("flag"))?;
     let name = std::str::from_utf8(name).map_err(|_| K::BadUtf8)?;
-    Ok(if backslash { Flag::parse(&format!("\\{name}")) } else { Flag::Keyword(name.to_string()) })
+    Ok(if backslash {
+        Flag::parse(&format!("\\{name}"))
+    } else {
+        Flag::Keyword(name.to_string())
+    })
 }
 
 /// `flag-list`: `(` [flag *(SP flag)] `)`.
@@ -70,7 +74,14 @@ pub(crate) fn store(c: &mut Cursor<'_>, uid: bool) -> PResult<Command> {
         }
         flags
     };
-    Ok(Command::Store { uid, set, unchanged_since, op, silent, flags })
+    Ok(Command::Store {
+        uid,
+        set,
+        unchanged_since,
+        op,
+        silent,
+        flags,
+    })
 }
 
 pub(crate) fn copy_move(c: &mut Cursor<'_>, uid: bool, is_move: bool) -> PResult<Command> {
@@ -78,5 +89,9 @@ pub(crate) fn copy_move(c: &mut Cursor<'_>, uid: bool, is_move: bool) -> PResult
     let set = sequence_set(c)?;
     c.sp()?;
     let mailbox = mailbox(c)?;
-    Ok(if is_move { Command::Move { uid, set, mailbox } } else { Command::Copy { uid, set, mailbox } })
+    Ok(if is_move {
+        Command::Move { uid, set, mailbox }
+    } else {
+        Command::Copy { uid, set, mailbox }
+    })
 }

@@ -94,8 +94,9 @@ pub struct ImapDateTime {
     pub offset_minutes: i16,
 }
 
-pub(crate) const MONTHS: [&str; 12] =
-    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+pub(crate) const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 impl ImapDate {
     /// Builds a date after checking month and day ranges (with leap years).
@@ -108,7 +109,9 @@ impl ImapDate {
             2 => 28,
             _ => return None,
         };
-        (1..=days).contains(&day).then_some(ImapDate { year, month, day })
+        (1..=days)
+            .contains(&day)
+            .then_some(ImapDate { year, month, day })
     }
 
     /// Seconds from the Unix epoch to midnight UTC of this date.
@@ -137,7 +140,10 @@ impl ImapDateTime {
 
 impl fmt::Display for ImapDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let month = MONTHS.get(usize::from(self.month).wrapping_sub(1)).copied().unwrap_or("Jan");
+        let month = MONTHS
+            .get(usize::from(self.month).wrapping_sub(1))
+            .copied()
+            .unwrap_or("Jan");
         write!(f, "{}-{}-{:04}", self.day, month, self.year)
     }
 }
@@ -145,7 +151,10 @@ impl fmt::Display for ImapDate {
 impl fmt::Display for ImapDateTime {
     /// The `date-time` form without quotes, day padded with a space.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let month = MONTHS.get(usize::from(self.date.month).wrapping_sub(1)).copied().unwrap_or("Jan");
+        let month = MONTHS
+            .get(usize::from(self.date.month).wrapping_sub(1))
+            .copied()
+            .unwrap_or("Jan");
         let sign = if self.offset_minutes < 0 { '-' } else { '+' };
         let off = self.offset_minutes.unsigned_abs();
         write!(
@@ -162,6 +171,11 @@ impl fmt::Display for ImapDateTime {
             off % 60
         )
     }
+}
+
+/// The English three-letter month names used by IMAP dates.
+pub fn message_months() -> &'static [&'static str; 12] {
+    &MONTHS
 }
 
 #[cfg(test)]
@@ -187,9 +201,4 @@ mod tests {
         assert_eq!(Flag::parse("\\SEEN"), Flag::Seen);
         assert_eq!(Flag::parse("$Forwarded").to_string(), "$Forwarded");
     }
-}
-
-/// The English three-letter month names used by IMAP dates.
-pub fn message_months() -> &'static [&'static str; 12] {
-    &MONTHS
 }

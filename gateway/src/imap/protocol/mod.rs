@@ -10,7 +10,9 @@ mod search;
 mod sequence;
 
 pub use fetch::{FetchAttr, Partial, Section, SectionText};
-pub use mailbox::{ListArgs, ListReturn, ListSelection, Mailbox, QResync, SelectParams, StatusItem};
+pub use mailbox::{
+    ListArgs, ListReturn, ListSelection, Mailbox, QResync, SelectParams, StatusItem,
+};
 pub use message::{message_months, Flag, ImapDate, ImapDateTime, StoreOp};
 pub use search::SearchKey;
 pub use sequence::{SeqNum, SeqRange, SequenceSet};

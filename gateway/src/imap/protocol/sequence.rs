@@ -46,7 +46,10 @@ pub struct SequenceSet(pub Vec<SeqRange>);
 impl SequenceSet {
     /// A set of one number.
     pub fn single(n: u32) -> Self {
-        SequenceSet(vec![SeqRange { start: SeqNum::Value(n), end: SeqNum::Value(n) }])
+        SequenceSet(vec![SeqRange {
+            start: SeqNum::Value(n),
+            end: SeqNum::Value(n),
+        }])
     }
 
     /// Builds the shortest set covering `numbers` (sorted, deduplicated):
@@ -58,8 +61,14 @@ impl SequenceSet {
         let mut out: Vec<SeqRange> = Vec::new();
         for n in sorted {
             match out.last_mut() {
-                Some(SeqRange { end: SeqNum::Value(e), .. }) if e.checked_add(1) == Some(n) => *e = n,
-                _ => out.push(SeqRange { start: SeqNum::Value(n), end: SeqNum::Value(n) }),
+                Some(SeqRange {
+                    end: SeqNum::Value(e),
+                    ..
+                }) if e.checked_add(1) == Some(n) => *e = n,
+                _ => out.push(SeqRange {
+                    start: SeqNum::Value(n),
+                    end: SeqNum::Value(n),
+                }),
             }
         }
         SequenceSet(out)
@@ -108,8 +117,13 @@ mod tests {
         let s = SequenceSet::from_numbers(&[5, 1, 2, 3, 9, 10, 3]);
         assert_eq!(s.to_string(), "1:3,5,9:10");
         assert!(s.contains(2, 10) && !s.contains(4, 10));
-        let star = SequenceSet(vec![SeqRange { start: SeqNum::Value(7), end: SeqNum::Star }]);
-        assert!(star.contains(3, 5));
+        let star = SequenceSet(vec![SeqRange {
+            start: SeqNum::Value(7),
+            end: SeqNum::Star,
+        }]);
+        assert!(star.contains(8, 10) && !star.contains(6, 10));
+        // 7:* with 5 messages is 5:7 (RFC 3501 §9).
+        assert!(star.contains(5, 5) && !star.contains(4, 5));
         assert_eq!(star.to_string(), "7:*");
     }
 }

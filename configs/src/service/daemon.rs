@@ -1,0 +1,229 @@
+//! Classic Unix daemon steps: fork into the background, pid file, and
+//! switching to `run_as_user` / `run_as_group`.
+
+use std::ffi::CString;
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+
+fn os_err() -> io::Error {
+    io::Error::last_os_error()
+}
+
+/// Detaches from the terminal: fork, `setsid`, fork again, `chdir /`, and
+/// stdin/stdout/stderr onto `/dev/null`. The original process exits with
+/// status 0 inside this call.
+///
+/// Call it before any thread exists (in particular before a tokio runtime
+/// is built), after the configuration has been loaded and validated so that
+/// errors still reach the terminal.
+pub fn daemonize() -> io::Result<()> {
+    fork_and_leave_parent()?;
+    // SAFETY: plain syscall without pointer arguments.
+    if unsafe { libc::setsid() } == -1 {
+        return Err(os_err());
+    }
+    // The second fork makes sure the daemon can never reacquire a terminal.
+    fork_and_leave_parent()?;
+    std::env::set_current_dir("/")?;
+    let devnull = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?;
+    use std::os::fd::AsRawFd;
+    for fd in 0..=2 {
+        // SAFETY: both descriptors are valid; dup2 atomically replaces `fd`.
+        if unsafe { libc::dup2(devnull.as_raw_fd(), fd) } == -1 {
+            return Err(os_err());
+        }
+    }
+    Ok(())
+}
+
+fn fork_and_leave_parent() -> io::Result<()> {
+    // SAFETY: the caller guarantees no other threads exist, so the child
+    // inherits a consistent process image.
+    match unsafe { libc::fork() } {
+        -1 => Err(os_err()),
+        0 => Ok(()),
+        // SAFETY: `_exit` skips atexit handlers and destructors that belong to the child now.
+        _ => unsafe { libc::_exit(0) },
+    }
+}
+
+/// A written pid file; removed again when dropped (if it still names us).
+#[derive(Debug)]
+pub struct PidFile {
+    path: PathBuf,
+    pid: u32,
+}
+
+impl PidFile {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let ours = std::fs::read_to_string(&self.path)
+            .map(|s| s.trim() == self.pid.to_string())
+            .unwrap_or(false);
+        if ours {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Writes this process's id to `path` (mode 0644, replacing an old file).
+pub fn write_pid_file(path: &Path) -> io::Result<PidFile> {
+    let pid = std::process::id();
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .open(path)?;
+    writeln!(f, "{pid}")?;
+    Ok(PidFile {
+        path: path.to_path_buf(),
+        pid,
+    })
+}
+
+fn not_found(what: &str, name: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("{what} '{name}' does not exist"),
+    )
+}
+
+/// Buffer size for the reentrant passwd/group lookups; grown on ERANGE.
+const LOOKUP_BUF: usize = 4096;
+const LOOKUP_BUF_MAX: usize = 1 << 20;
+
+fn lookup_user(name: &str) -> io::Result<(libc::uid_t, libc::gid_t)> {
+    let cname = CString::new(name).map_err(|_| not_found("user", name))?;
+    let mut size = LOOKUP_BUF;
+    loop {
+        let mut buf = vec![0 as libc::c_char; size];
+        // SAFETY: zeroed passwd is a valid "empty" value for an out-parameter.
+        let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: all pointers are valid for the given sizes during the call.
+        let rc = unsafe {
+            libc::getpwnam_r(
+                cname.as_ptr(),
+                &mut pw,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        if rc == libc::ERANGE && size < LOOKUP_BUF_MAX {
+            size *= 4;
+            continue;
+        }
+        if rc != 0 {
+            return Err(io::Error::from_raw_os_error(rc));
+        }
+        if result.is_null() {
+            return Err(not_found("user", name));
+        }
+        return Ok((pw.pw_uid, pw.pw_gid));
+    }
+}
+
+fn lookup_group(name: &str) -> io::Result<libc::gid_t> {
+    let cname = CString::new(name).map_err(|_| not_found("group", name))?;
+    let mut size = LOOKUP_BUF;
+    loop {
+        let mut buf = vec![0 as libc::c_char; size];
+        // SAFETY: zeroed group is a valid "empty" value for an out-parameter.
+        let mut gr: libc::group = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::group = std::ptr::null_mut();
+        // SAFETY: all pointers are valid for the given sizes during the call.
+        let rc = unsafe {
+            libc::getgrnam_r(
+                cname.as_ptr(),
+                &mut gr,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        if rc == libc::ERANGE && size < LOOKUP_BUF_MAX {
+            size *= 4;
+            continue;
+        }
+        if rc != 0 {
+            return Err(io::Error::from_raw_os_error(rc));
+        }
+        if result.is_null() {
+            return Err(not_found("group", name));
+        }
+        return Ok(gr.gr_gid);
+    }
+}
+
+/// Switches to `run_as_group` / `run_as_user` when running as root (after
+/// privileged ports and files are open). Does nothing when not root, when
+/// both are empty, or when the schema has no such options. A name that does
+/// not exist is an error: running as root by accident is worse than not
+/// starting.
+pub fn drop_privileges(cfg: &Config) -> io::Result<()> {
+    let schema = cfg.schema();
+    let get = |k: &str| {
+        if schema.find(k).is_some() {
+            cfg.str(k).to_owned()
+        } else {
+            String::new()
+        }
+    };
+    let (user, group) = (get("run_as_user"), get("run_as_group"));
+    // SAFETY: plain syscall.
+    if unsafe { libc::geteuid() } != 0 || (user.is_empty() && group.is_empty()) {
+        return Ok(());
+    }
+    let account = if user.is_empty() {
+        None
+    } else {
+        Some(lookup_user(&user)?)
+    };
+    let gid = if group.is_empty() {
+        account.map(|(_, g)| g)
+    } else {
+        Some(lookup_group(&group)?)
+    };
+    if let Some(gid) = gid {
+        match &account {
+            Some(_) => {
+                let cuser = CString::new(user.as_str()).map_err(|_| not_found("user", &user))?;
+                // SAFETY: valid C string; gid is a plain integer.
+                if unsafe { libc::initgroups(cuser.as_ptr(), gid) } != 0 {
+                    return Err(os_err());
+                }
+            }
+            None => {
+                // SAFETY: an empty list is allowed for setgroups.
+                if unsafe { libc::setgroups(0, std::ptr::null()) } != 0 {
+                    return Err(os_err());
+                }
+            }
+        }
+        // SAFETY: plain syscall.
+        if unsafe { libc::setgid(gid) } != 0 {
+            return Err(os_err());
+        }
+    }
+    if let Some((uid, _)) = account {
+        // SAFETY: plain syscall.
+        if unsafe { libc::setuid(uid) } != 0 {
+            return Err(os_err());
+        }
+    }
+    Ok(())
+}

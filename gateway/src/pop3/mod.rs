@@ -1,0 +1,11 @@
+//! POP3 protocol layer (RFC 1939, CAPA RFC 2449, STLS RFC 2595, AUTH
+//! RFC 5034): line framing and command parsing ([`parser`]), replies,
+//! CAPA and byte-stuffing ([`response`]). Pure and I/O-free.
+//!
+//! ```text
+//! socket bytes ─► LineReceiver::feed/next_line ─► parser::parse_command ─► Command
+//! Response::serialize / dot_stuff ─► socket bytes
+//! ```
+
+pub mod parser;
+pub mod response;

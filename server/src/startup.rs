@@ -1,0 +1,308 @@
+//! Builds a running node from server.cfg: storage, user plugin, TLS, and the
+//! listeners. Kept out of `main` so tests and the binary share it.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kc_configs::{schemas, Config, ListenAddr};
+use rustls_pki_types::CertificateDer;
+use tokio::net::{TcpListener, UnixListener};
+use tokio_rustls::TlsAcceptor;
+use tracing::{info, warn};
+
+use crate::audit::{AuditConfig, AuditLog, AuditTarget};
+use crate::net::Listener;
+use crate::node::{CertAuth, Node, Settings, Stats};
+use crate::session::SessionManager;
+use crate::soap::xml::Limits;
+use crate::storage::attachments::AttachmentDir;
+use crate::storage::sqlite::SqliteStorage;
+use crate::storage::{Quota, Storage};
+use crate::users::db::DbPlugin;
+use crate::users::ldap::LdapPlugin;
+use crate::users::UserPlugin;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("{0}")]
+    Config(String),
+    #[error("database {path}: {source}")]
+    Storage {
+        path: String,
+        source: crate::storage::StorageError,
+    },
+    #[error("user plugin: {0}")]
+    Plugin(String),
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// `sslkeys_path` through kc-certs; a broken directory or certificate trusts nothing.
+struct SslKeyAuth(kc_certs::tls::SslKeys);
+
+impl CertAuth for SslKeyAuth {
+    fn trusted(&self, cert: &CertificateDer<'_>) -> bool {
+        match self.0.matching_key(cert) {
+            Ok(Some(path)) => {
+                info!(key = %path.display(), "client certificate matches a trusted key");
+                true
+            }
+            Ok(None) => false,
+            Err(e) => {
+                warn!(error = %e, "cannot check client certificate");
+                false
+            }
+        }
+    }
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_owned).collect()
+}
+
+/// Node settings from server.cfg.
+pub fn settings(cfg: &Config) -> Settings {
+    let server_name = match cfg.opt_str("server_name") {
+        Some(n) => n.to_owned(),
+        None => hostname(),
+    };
+    Settings {
+        server_name,
+        distributed: cfg.bool("enable_distributed_kopano"),
+        proxy_header: cfg.str("proxy_header").trim().to_owned(),
+        session_ip_check: cfg.bool("session_ip_check"),
+        session_timeout: cfg.duration("session_timeout"),
+        local_admin_users: words(cfg.str("local_admin_users")),
+        allow_local_users: true,
+        disabled_features: words(cfg.str("disabled_features")),
+        pipe_path: cfg.path("server_pipe_name"),
+        limits: Limits::default(),
+        default_quota: Quota {
+            override_default: false,
+            warn: cfg.size_bytes("quota_warn") as i64,
+            soft: cfg.size_bytes("quota_soft") as i64,
+            hard: cfg.size_bytes("quota_hard") as i64,
+        },
+    }
+}
+
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: buf is writable for its full length, which is passed.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "localhost".into();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+pub fn audit_config(cfg: &Config) -> AuditConfig {
+    let target = if cfg.str("audit_log_method") == "file" {
+        let f = cfg.str("audit_log_file");
+        if f == "-" {
+            AuditTarget::File(None)
+        } else {
+            AuditTarget::File(cfg.path("audit_log_file"))
+        }
+    } else {
+        AuditTarget::Syslog
+    };
+    AuditConfig {
+        enabled: cfg.bool("audit_log_enabled"),
+        target,
+        level: cfg.int("audit_log_level"),
+        timestamp: cfg.bool("audit_log_timestamp"),
+    }
+}
+
+async fn plugin(
+    cfg: &Config,
+    storage: Arc<dyn Storage>,
+) -> Result<Arc<dyn UserPlugin>, StartupError> {
+    match cfg.str("user_plugin") {
+        "db" => Ok(Arc::new(DbPlugin::new(storage))),
+        "ldap" => {
+            let path = cfg
+                .path("user_plugin_config")
+                .ok_or_else(|| StartupError::Plugin("user_plugin_config is empty".into()))?;
+            let ldap_cfg = Config::load(&path, schemas::ldap())
+                .map_err(|e| StartupError::Plugin(e.to_string()))?;
+            let dir = kc_directory::Directory::from_config(&ldap_cfg)
+                .await
+                .map_err(|e| StartupError::Plugin(e.to_string()))?;
+            Ok(Arc::new(LdapPlugin::new(dir)))
+        }
+        other => Err(StartupError::Plugin(format!(
+            "user_plugin '{other}' is not supported by kc (use db or ldap)"
+        ))),
+    }
+}
+
+/// Open the database and build the node.
+pub async fn build_node(cfg: &Config, audit: AuditLog) -> Result<Arc<Node>, StartupError> {
+    let settings = settings(cfg);
+    let db_path = cfg
+        .path("sqlite_path")
+        .ok_or_else(|| StartupError::Config("sqlite_path is empty".into()))?;
+    let storage: Arc<dyn Storage> = {
+        let p = db_path.clone();
+        let s = tokio::task::spawn_blocking(move || SqliteStorage::open(&p))
+            .await
+            .map_err(|e| StartupError::Config(e.to_string()))?
+            .map_err(|source| StartupError::Storage {
+                path: db_path.display().to_string(),
+                source,
+            })?;
+        Arc::new(s)
+    };
+    if let Some(att) = cfg.path("attachment_path") {
+        AttachmentDir::new(&att).map_err(|source| StartupError::Storage {
+            path: att.display().to_string(),
+            source,
+        })?;
+    }
+    let plugin = plugin(cfg, storage.clone()).await?;
+    if settings.distributed && plugin.name() == "db" {
+        return Err(StartupError::Config(
+            "enable_distributed_kopano needs user_plugin = ldap (the db plugin knows no servers)"
+                .into(),
+        ));
+    }
+    let certs: Option<Arc<dyn CertAuth>> = cfg
+        .path("sslkeys_path")
+        .map(|p| Arc::new(SslKeyAuth(kc_certs::tls::SslKeys::new(&p))) as Arc<dyn CertAuth>);
+    let guid = storage
+        .server_guid()
+        .map_err(|source| StartupError::Storage {
+            path: db_path.display().to_string(),
+            source,
+        })?;
+    Ok(Arc::new(Node {
+        sessions: SessionManager::new(settings.session_timeout, settings.session_ip_check),
+        settings,
+        storage,
+        plugin,
+        audit,
+        certs,
+        guid,
+        stats: Stats::default(),
+    }))
+}
+
+fn tls_acceptor(cfg: &Config) -> Result<Option<TlsAcceptor>, StartupError> {
+    let Some(key_file) = cfg.path("server_ssl_key_file") else {
+        return Err(StartupError::Tls(
+            "server_listen_tls is set but server_ssl_key_file is empty".into(),
+        ));
+    };
+    if !cfg.is_set("server_listen_tls") && !key_file.exists() {
+        warn!(
+            file = %key_file.display(),
+            "TLS listener disabled: no server_ssl_key_file (set server_listen_tls explicitly to require it)"
+        );
+        return Ok(None);
+    }
+    let spec = kc_certs::tls::ServerTls {
+        cert_file: key_file,
+        key_file: None,
+        key_pass: cfg.opt_str("server_ssl_key_pass").map(str::to_owned),
+        ca_file: cfg.path("server_ssl_ca_file"),
+        ca_dir: cfg.path("server_ssl_ca_path"),
+        client_auth: kc_certs::tls::ClientAuth::Optional,
+        verify_depth: None,
+        alpn: vec![b"http/1.1".to_vec()],
+    };
+    let config = spec.build().map_err(|e| StartupError::Tls(e.to_string()))?;
+    Ok(Some(TlsAcceptor::from(config)))
+}
+
+async fn bind_tcp(a: &ListenAddr) -> Result<Vec<TcpListener>, StartupError> {
+    let addrs = a.to_socket_addrs().map_err(|source| StartupError::Bind {
+        addr: format!("{a:?}"),
+        source,
+    })?;
+    let mut out = vec![];
+    for addr in addrs {
+        let l = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: addr.to_string(),
+                source,
+            })?;
+        out.push(l);
+    }
+    Ok(out)
+}
+
+/// Bind a unix socket, replacing a stale socket file, world-connectable
+/// (clients are told apart by their peer credentials, as in KC).
+pub fn bind_unix(path: &Path) -> Result<UnixListener, StartupError> {
+    let err = |source| StartupError::Bind {
+        addr: path.display().to_string(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()) => {
+            std::fs::remove_file(path).map_err(err)?;
+        }
+        Ok(_) => {
+            return Err(err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "exists and is not a socket",
+            )))
+        }
+        Err(_) => {}
+    }
+    let l = UnixListener::bind(path).map_err(err)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666)).map_err(err)?;
+    Ok(l)
+}
+
+/// Bind every configured listener. Returns them with the unix socket paths to
+/// remove at exit.
+pub async fn bind_listeners(cfg: &Config) -> Result<(Vec<Listener>, Vec<PathBuf>), StartupError> {
+    let mut out = vec![];
+    let mut sockets = vec![];
+    for a in cfg.listen("server_listen") {
+        match &a {
+            ListenAddr::Unix(p) => {
+                out.push(Listener::Unix(bind_unix(p)?, p.clone()));
+                sockets.push(p.clone());
+            }
+            ListenAddr::Tcp { iface: Some(i), .. } => {
+                warn!(iface = %i, "binding to an interface is not supported; listening on the address only");
+                out.extend(bind_tcp(&a).await?.into_iter().map(Listener::Tcp));
+            }
+            ListenAddr::Tcp { .. } => {
+                out.extend(bind_tcp(&a).await?.into_iter().map(Listener::Tcp))
+            }
+        }
+    }
+    let tls = cfg.listen("server_listen_tls");
+    if !tls.is_empty() {
+        if let Some(acceptor) = tls_acceptor(cfg)? {
+            for a in &tls {
+                for l in bind_tcp(a).await? {
+                    out.push(Listener::Tls(l, acceptor.clone()));
+                }
+            }
+        }
+    }
+    if cfg.bool("server_pipe_enabled") {
+        if let Some(p) = cfg.path("server_pipe_name") {
+            out.push(Listener::Unix(bind_unix(&p)?, p.clone()));
+            sockets.push(p);
+        }
+    }
+    Ok((out, sockets))
+}

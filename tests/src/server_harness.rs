@@ -1,0 +1,498 @@
+//! Test harness for kc-server: builds and spawns real kc-server processes,
+//! generates TLS material with rcgen, and speaks raw HTTP/1.1 (plain, TLS,
+//! unix socket) carrying SOAP envelopes.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+
+/// Path of a workspace binary, built once per test process with `cargo build`.
+pub fn workspace_bin(package: &str, bin: &str) -> PathBuf {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest.parent().expect("workspace root").to_path_buf();
+    let res = BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let st = Command::new(cargo)
+            .current_dir(&root)
+            .args(["build", "-p", package, "--bins"])
+            .status()
+            .map_err(|e| e.to_string())?;
+        if st.success() {
+            Ok(())
+        } else {
+            Err(format!("cargo build -p {package} failed: {st}"))
+        }
+    });
+    if let Err(e) = res {
+        panic!("{e}");
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    let p = target.join("debug").join(bin);
+    assert!(p.exists(), "{} missing after build", p.display());
+    p
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A CA with a server certificate and client certificates (PEM files in `dir`).
+pub struct Pki {
+    pub dir: PathBuf,
+    pub ca_pem: String,
+    pub ca_file: PathBuf,
+    /// Key + certificate chain for the server (`server_ssl_key_file`).
+    pub server_pem: PathBuf,
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+/// A client certificate with its key, and the public key in PEM (for sslkeys).
+pub struct ClientCert {
+    pub cert: CertificateDer<'static>,
+    pub key_der: Vec<u8>,
+    pub public_pem: String,
+    /// Key + cert in one PEM (what `sslkey_file` expects).
+    pub combined_pem: String,
+}
+
+impl Pki {
+    pub fn new(dir: &Path) -> Pki {
+        std::fs::create_dir_all(dir).unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "kc test CA");
+        ca_params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca_key = KeyPair::generate().unwrap();
+        let issuer = CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+        let ca_pem = issuer.pem();
+        let ca_file = dir.join("cacert.pem");
+        std::fs::write(&ca_file, &ca_pem).unwrap();
+
+        let mut sp =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        sp.distinguished_name.push(DnType::CommonName, "localhost");
+        let skey = KeyPair::generate().unwrap();
+        let scert = sp.signed_by(&skey, &issuer).unwrap();
+        let server_pem = dir.join("server.pem");
+        std::fs::write(
+            &server_pem,
+            format!("{}{}{}", skey.serialize_pem(), scert.pem(), ca_pem),
+        )
+        .unwrap();
+        Pki {
+            dir: dir.to_owned(),
+            ca_pem,
+            ca_file,
+            server_pem,
+            issuer,
+        }
+    }
+
+    pub fn client(&self, cn: &str) -> ClientCert {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        let key = KeyPair::generate().unwrap();
+        let cert = p.signed_by(&key, &self.issuer).unwrap();
+        ClientCert {
+            cert: cert.der().clone(),
+            key_der: key.serialize_der(),
+            public_pem: key.public_key_pem(),
+            combined_pem: format!("{}{}", key.serialize_pem(), cert.pem()),
+        }
+    }
+
+    pub fn client_config(&self, client: Option<&ClientCert>) -> Arc<rustls::ClientConfig> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.issuer.der().clone()).unwrap();
+        let b = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+        let cfg = match client {
+            Some(c) => b
+                .with_client_auth_cert(
+                    vec![c.cert.clone()],
+                    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(c.key_der.clone())),
+                )
+                .unwrap(),
+            None => b.with_no_client_auth(),
+        };
+        Arc::new(cfg)
+    }
+}
+
+/// How to reach a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Http,
+    Https,
+    Unix,
+}
+
+/// A running kc-server process; killed on drop.
+pub struct ServerProc {
+    pub name: String,
+    pub dir: PathBuf,
+    pub http_port: u16,
+    pub tls_port: u16,
+    pub socket: PathBuf,
+    pub log: PathBuf,
+    pub audit: PathBuf,
+    child: Child,
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Settings of one node to start.
+pub struct NodeSpec {
+    pub name: String,
+    pub http_port: u16,
+    pub tls_port: u16,
+    /// Extra `key = value` lines appended to server.cfg.
+    pub extra: Vec<String>,
+}
+
+impl NodeSpec {
+    pub fn new(name: &str) -> NodeSpec {
+        NodeSpec {
+            name: name.to_owned(),
+            http_port: free_port(),
+            tls_port: free_port(),
+            extra: vec![],
+        }
+    }
+}
+
+/// Write server.cfg for `spec` under `base/<name>` and start kc-server with it.
+pub fn start_server(base: &Path, spec: &NodeSpec, pki: &Pki, sslkeys: &Path) -> ServerProc {
+    let dir = base.join(&spec.name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("server.sock");
+    let log = dir.join("server.log");
+    let audit = dir.join("audit.log");
+    let mut cfg = format!(
+        "server_listen = 127.0.0.1:{http}\n\
+         server_listen_tls = 127.0.0.1:{tls}\n\
+         server_pipe_name = {sock}\n\
+         server_pipe_priority =\n\
+         server_name = {name}\n\
+         server_ssl_key_file = {key}\n\
+         server_ssl_ca_file = {ca}\n\
+         sslkeys_path = {sslkeys}\n\
+         sqlite_path = {dir}/kc.db\n\
+         attachment_path = {dir}/attachments\n\
+         run_as_user =\n\
+         run_as_group =\n\
+         pid_file =\n\
+         log_method = file\n\
+         log_file = {log}\n\
+         log_level = 6\n\
+         audit_log_enabled = yes\n\
+         audit_log_method = file\n\
+         audit_log_file = {audit}\n",
+        http = spec.http_port,
+        tls = spec.tls_port,
+        sock = socket.display(),
+        name = spec.name,
+        key = pki.server_pem.display(),
+        ca = pki.ca_file.display(),
+        sslkeys = sslkeys.display(),
+        dir = dir.display(),
+        log = log.display(),
+        audit = audit.display(),
+    );
+    for l in &spec.extra {
+        cfg.push_str(l);
+        cfg.push('\n');
+    }
+    let cfg_path = dir.join("server.cfg");
+    std::fs::write(&cfg_path, cfg).unwrap();
+    let bin = workspace_bin("kc-server", "kc-server");
+    let child = Command::new(bin)
+        .arg("-F")
+        .arg("-c")
+        .arg(&cfg_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.join("stderr.log")).unwrap(),
+        ))
+        .spawn()
+        .expect("spawn kc-server");
+    let mut p = ServerProc {
+        name: spec.name.clone(),
+        dir: dir.clone(),
+        http_port: spec.http_port,
+        tls_port: spec.tls_port,
+        socket,
+        log,
+        audit,
+        child,
+    };
+    p.wait_ready();
+    p
+}
+
+impl ServerProc {
+    /// Wait until both TCP ports accept and the socket exists (the process
+    /// binds everything before serving); fail if the process exits.
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                let err = std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default();
+                panic!("kc-server {} exited early ({st}): {err}", self.name);
+            }
+            let up = TcpStream::connect(("127.0.0.1", self.http_port)).is_ok()
+                && TcpStream::connect(("127.0.0.1", self.tls_port)).is_ok()
+                && UnixStream::connect(&self.socket).is_ok();
+            if up {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "kc-server {} did not start",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub fn http_url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.http_port)
+    }
+
+    pub fn https_url(&self) -> String {
+        format!("https://127.0.0.1:{}/", self.tls_port)
+    }
+
+    pub fn connect(&self, t: Transport, pki: &Pki, cert: Option<&ClientCert>) -> Conn {
+        match t {
+            Transport::Http => {
+                Conn::Plain(TcpStream::connect(("127.0.0.1", self.http_port)).unwrap())
+            }
+            Transport::Unix => Conn::Unix(UnixStream::connect(&self.socket).unwrap()),
+            Transport::Https => {
+                let sock = TcpStream::connect(("127.0.0.1", self.tls_port)).unwrap();
+                let conn = rustls::ClientConnection::new(
+                    pki.client_config(cert),
+                    ServerName::try_from("localhost").unwrap(),
+                )
+                .unwrap();
+                Conn::Tls(Box::new(rustls::StreamOwned::new(conn, sock)))
+            }
+        }
+    }
+}
+
+/// One keep-alive HTTP connection.
+pub enum Conn {
+    Plain(TcpStream),
+    Unix(UnixStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf),
+            Conn::Unix(s) => s.read(buf),
+            Conn::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.write(buf),
+            Conn::Unix(s) => s.write(buf),
+            Conn::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.flush(),
+            Conn::Unix(s) => s.flush(),
+            Conn::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// An HTTP response.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpResponse {
+    /// Text of the first element with this local name (e.g. `er`, `lpszServerPath`).
+    pub fn field(&self, name: &str) -> Option<String> {
+        let open = format!("<{name}>");
+        let start = self.body.find(&open)? + open.len();
+        let end = self.body[start..].find(&format!("</{name}>"))? + start;
+        Some(self.body[start..end].to_owned())
+    }
+
+    pub fn er(&self) -> u32 {
+        self.field("er")
+            .unwrap_or_else(|| panic!("no <er> in {}", self.body))
+            .parse()
+            .unwrap()
+    }
+
+    pub fn is_fault(&self) -> bool {
+        self.body.contains("Fault>") && self.body.contains("<faultcode>")
+    }
+}
+
+impl Conn {
+    /// POST `body` with extra headers; read one response (Content-Length or chunked).
+    pub fn post_raw(&mut self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> HttpResponse {
+        let mut req = format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        self.write_all(req.as_bytes()).unwrap();
+        self.write_all(body).unwrap();
+        self.flush().unwrap();
+        self.read_response()
+    }
+
+    pub fn post(&mut self, headers: &[(&str, &str)], body: &str) -> HttpResponse {
+        self.post_raw("/", headers, body.as_bytes())
+    }
+
+    pub fn read_response(&mut self) -> HttpResponse {
+        let mut r = BufReader::new(self);
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_else(|| panic!("bad status line {line:?}"))
+            .parse()
+            .unwrap();
+        let mut headers = vec![];
+        loop {
+            let mut h = String::new();
+            r.read_line(&mut h).unwrap();
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+            }
+        }
+        let get = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let mut body = Vec::new();
+        if let Some(len) = get("content-length") {
+            let len: usize = len.parse().unwrap();
+            body.resize(len, 0);
+            r.read_exact(&mut body).unwrap();
+        } else if get("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+            loop {
+                let mut sz = String::new();
+                r.read_line(&mut sz).unwrap();
+                let n = usize::from_str_radix(sz.trim().split(';').next().unwrap(), 16).unwrap();
+                let mut chunk = vec![0; n + 2];
+                r.read_exact(&mut chunk).unwrap();
+                if n == 0 {
+                    break;
+                }
+                body.extend_from_slice(&chunk[..n]);
+            }
+        }
+        HttpResponse {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+}
+
+/// A SOAP 1.1 envelope around `body` (the `ns:` prefix is `urn:zarafa`).
+pub fn envelope(body: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:SOAP-ENC="http://schemas.xmlsoap.org/soap/encoding/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:ns="urn:zarafa"><SOAP-ENV:Body SOAP-ENV:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/">{body}</SOAP-ENV:Body></SOAP-ENV:Envelope>"#
+    )
+}
+
+/// KC_CAP_UNICODE | MULTI_SERVER (what a current client always sends).
+pub const CLIENT_CAPS: u32 = 0x0200 | 0x0040;
+
+pub fn logon_xml(user: &str, pass: &str, caps: u32) -> String {
+    envelope(&format!(
+        "<ns:logon><szUsername>{user}</szUsername><szPassword>{pass}</szPassword><szImpersonateUser/><szVersion>8,7,0,0</szVersion><ulCapabilities>{caps}</ulCapabilities><ulFlags>0</ulFlags><sLicenseReq/><ullSessionGroup>0</ullSessionGroup><szClientApp>kc-tests</szClientApp><szClientAppVersion>1</szClientAppVersion><szClientAppMisc/></ns:logon>"
+    ))
+}
+
+impl Conn {
+    /// Log on and return (er, session id).
+    pub fn logon(&mut self, headers: &[(&str, &str)], user: &str, pass: &str) -> (u32, u64) {
+        let r = self.post(headers, &logon_xml(user, pass, CLIENT_CAPS));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let sid = r
+            .field("ulSessionId")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        (r.er(), sid)
+    }
+
+    pub fn call(&mut self, headers: &[(&str, &str)], op: &str, sid: u64, params: &str) -> HttpResponse {
+        let r = self.post(
+            headers,
+            &envelope(&format!(
+                "<ns:{op}><ulSessionId>{sid}</ulSessionId>{params}</ns:{op}>"
+            )),
+        );
+        assert_eq!(r.status, 200, "{op}: {}", r.body);
+        r
+    }
+}
+
+pub const UNABLE_TO_COMPLETE: u32 = 2147483688;
+pub const NOT_FOUND: u32 = 2147483650;
+pub const LOGON_FAILED: u32 = 2147483657;
+pub const END_OF_SESSION: u32 = 2147483664;
+pub const BAD_CHARWIDTH: u32 = 0x8000_0031;
+pub const INVALID_PARAMETER: u32 = 0x8000_0014;
+pub const NETWORK_ERROR: u32 = 2147483652;
