@@ -313,7 +313,13 @@ impl LdapSource {
                     format!("more than {} entries", self.s.max_entries),
                 ));
             }
-            out.push(to_entry(SearchEntry::construct(re)));
+            // ldap3 panics on a malformed entry; a broken or hostile server
+            // must cost the connection, not the task.
+            let se = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                SearchEntry::construct(re)
+            }))
+            .map_err(|_| OpError::Connection("malformed search entry from server".into()))?;
+            out.push(to_entry(se));
         }
         stream.finish().await.success()?;
         Ok(out)

@@ -343,3 +343,10 @@ async fn ldap_source_with_cn_config_schema() {
         .expect("directory");
     check_all_lookups(&dir).await;
 }
+
+/// A missing slapd (or any required tool) fails the test loudly; it never skips.
+#[test]
+#[should_panic(expected = "required tool /nonexistent/slapd is missing")]
+fn missing_tool_fails_loudly() {
+    require_tool("/nonexistent/slapd", "slapd");
+}
