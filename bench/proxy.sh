@@ -65,7 +65,6 @@ http {
   uwsgi_temp_path $W/$1/uwsgi;
   scgi_temp_path $W/$1/scgi;
   keepalive_requests 1000000;
-  http2_max_requests 1000000;
   $2
 }
 EOF

@@ -190,7 +190,11 @@ impl Config {
                 line: origin.line,
                 option: spec.name.to_owned(),
                 // Error messages end up in logs: never echo a secret.
-                value: if spec.secret { MASK.to_owned() } else { raw.to_owned() },
+                value: if spec.secret {
+                    MASK.to_owned()
+                } else {
+                    raw.to_owned()
+                },
                 expected,
             })?;
         self.slots[i] = Slot {

@@ -38,7 +38,11 @@ fn child_entry() {
             std::mem::forget(pidfile);
             write_result(
                 &out,
-                &format!("{before} {pid} {sid} {ppid} {} {}", cwd.display(), stdin.display()),
+                &format!(
+                    "{before} {pid} {sid} {ppid} {} {}",
+                    cwd.display(),
+                    stdin.display()
+                ),
             );
         }
         "drop" => {
@@ -47,11 +51,21 @@ fn child_entry() {
             cfg.set("run_as_group", "nogroup").unwrap();
             service::drop_privileges(&cfg).unwrap();
             // SAFETY: plain syscalls.
-            let ids = unsafe { (libc::getuid(), libc::geteuid(), libc::getgid(), libc::getegid()) };
+            let ids = unsafe {
+                (
+                    libc::getuid(),
+                    libc::geteuid(),
+                    libc::getgid(),
+                    libc::getegid(),
+                )
+            };
             // Back to root must be impossible now.
             // SAFETY: plain syscall.
             let regain = unsafe { libc::setuid(0) };
-            write_result(&out, &format!("{} {} {} {} {regain}", ids.0, ids.1, ids.2, ids.3));
+            write_result(
+                &out,
+                &format!("{} {} {} {} {regain}", ids.0, ids.1, ids.2, ids.3),
+            );
         }
         other => panic!("unknown child mode {other}"),
     }
@@ -89,10 +103,16 @@ fn daemonize_detaches() {
     let (before, pid, sid) = (f[0], f[1], f[2]);
     assert_ne!(before, pid, "daemon must be a new process");
     assert_ne!(sid, before, "daemon must be in a new session");
-    assert_ne!(sid, pid, "daemon must not be a session leader (second fork)");
+    assert_ne!(
+        sid, pid,
+        "daemon must not be a session leader (second fork)"
+    );
     assert_eq!(f[4], "/");
     assert_eq!(f[5], "/dev/null");
-    assert_eq!(fs::read_to_string(dir.path().join("d.pid")).unwrap(), format!("{pid}\n"));
+    assert_eq!(
+        fs::read_to_string(dir.path().join("d.pid")).unwrap(),
+        format!("{pid}\n")
+    );
 }
 
 fn id_of(file: &str, name: &str) -> String {
@@ -121,7 +141,11 @@ fn drop_privileges_switches_user_and_group() {
     }
     let dir = tempfile::tempdir().unwrap();
     // The unprivileged child must be able to write its report.
-    fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
     let r = run_child("drop", dir.path());
     let uid = id_of("/etc/passwd", "nobody");
     let gid = id_of("/etc/group", "nogroup");

@@ -439,8 +439,38 @@ fn garbage_never_panics() {
 #[test]
 fn random_inputs_never_panic() {
     const ALPHABET: &[&str] = &[
-        "server_listen", "log_level", "imap_port", "server_bind", "ldap_host", "quota_warn", "=", " ", "\t", "\n", "#", "!include",
-        "!propmap", "*", ":", "%", "[", "]", "::", "0x", "unix:", "ldap://", "yes", "0", "65536", "lo", "é", "\r", "a", "_", "-1", "9999999999999999999",
+        "server_listen",
+        "log_level",
+        "imap_port",
+        "server_bind",
+        "ldap_host",
+        "quota_warn",
+        "=",
+        " ",
+        "\t",
+        "\n",
+        "#",
+        "!include",
+        "!propmap",
+        "*",
+        ":",
+        "%",
+        "[",
+        "]",
+        "::",
+        "0x",
+        "unix:",
+        "ldap://",
+        "yes",
+        "0",
+        "65536",
+        "lo",
+        "é",
+        "\r",
+        "a",
+        "_",
+        "-1",
+        "9999999999999999999",
     ];
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = || {
@@ -452,7 +482,9 @@ fn random_inputs_never_panic() {
     let mut read = |_: &Path| Err(std::io::Error::from(std::io::ErrorKind::NotFound));
     for _ in 0..5_000 {
         let len = (next() % 24) as usize;
-        let text: String = (0..len).map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize]).collect();
+        let text: String = (0..len)
+            .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+            .collect();
         if let Ok(doc) = kc_configs::parse_document(&text, Path::new("/r.cfg"), &mut read) {
             for s in schemas::all() {
                 let _ = Config::from_document(doc.clone(), Path::new("/r.cfg"), s);

@@ -351,7 +351,12 @@ fn secrets_are_masked_in_effective() {
 
 #[test]
 fn reload_diff_names_changed_and_restart_options() {
-    let old = Config::parse("log_level = 3\nserver_name = a\n", Path::new("s.cfg"), schemas::server()).unwrap();
+    let old = Config::parse(
+        "log_level = 3\nserver_name = a\n",
+        Path::new("s.cfg"),
+        schemas::server(),
+    )
+    .unwrap();
     let new = Config::parse(
         "log_level = 6\nserver_name = a\nserver_listen = *:1236\nproxy_header = kopano_proxy\n",
         Path::new("s.cfg"),
@@ -365,7 +370,8 @@ fn reload_diff_names_changed_and_restart_options() {
     assert_eq!(new.value("log_level"), &Value::Mask(6));
 }
 
-static SECRET_OPTS: &[kc_configs::OptionSpec] = &[kc_configs::opt("pin", "0", ValueKind::Int, "a secret number").secret()];
+static SECRET_OPTS: &[kc_configs::OptionSpec] =
+    &[kc_configs::opt("pin", "0", ValueKind::Int, "a secret number").secret()];
 static SECRET_SCHEMA: kc_configs::Schema = kc_configs::Schema {
     component: "test",
     default_path: "/dev/null",
@@ -376,11 +382,24 @@ static SECRET_SCHEMA: kc_configs::Schema = kc_configs::Schema {
 
 #[test]
 fn invalid_secret_values_are_not_echoed() {
-    let e = Config::parse("pin = 12ab34
-", Path::new("t.cfg"), &SECRET_SCHEMA).unwrap_err();
-    assert_eq!(e.to_string(), "t.cfg:1: invalid value '********' for option 'pin': expected an integer");
-    let cfg = Config::parse("pin = 1234
-", Path::new("t.cfg"), &SECRET_SCHEMA).unwrap();
+    let e = Config::parse(
+        "pin = 12ab34
+",
+        Path::new("t.cfg"),
+        &SECRET_SCHEMA,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "t.cfg:1: invalid value '********' for option 'pin': expected an integer"
+    );
+    let cfg = Config::parse(
+        "pin = 1234
+",
+        Path::new("t.cfg"),
+        &SECRET_SCHEMA,
+    )
+    .unwrap();
     assert_eq!(cfg.int("pin"), 1234);
     assert_eq!(cfg.effective(), vec![("pin", "********".to_owned())]);
 }

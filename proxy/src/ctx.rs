@@ -43,6 +43,8 @@ pub struct Ctx {
     pub upstream_started: Option<Instant>,
     /// A SOAP reply being held back for the redirect safety net.
     pub soap_hold: Option<(Held, Coding)>,
+    /// The request's tracing span (client, method, target, route).
+    pub span: tracing::Span,
 }
 
 impl Ctx {
@@ -63,6 +65,7 @@ impl Ctx {
             user: None,
             upstream_started: None,
             soap_hold: None,
+            span: tracing::Span::none(),
         }
     }
 }

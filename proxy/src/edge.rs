@@ -13,6 +13,7 @@ use pingora_core::upstreams::peer::HttpPeer;
 use pingora_core::{Error, ErrorType, Result};
 use pingora_http::{RequestHeader, ResponseHeader};
 use pingora_proxy::{FailToProxy, ProxyHttp, Session};
+use tracing::Instrument;
 
 use crate::access_log::Entry;
 use crate::body::{self, Coding, Held, Push};
@@ -64,6 +65,8 @@ impl ProxyHttp for Edge {
     /// unknown route, missing node, unknown user); `Ok(false)`: proxy it.
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         let shared = &self.shared;
+        // Idle client keep-alive connections close after keepalive_timeout.
+        session.set_keepalive(Some(shared.cfg.idle_timeout.as_secs()));
         ctx.tls = session.digest().is_some_and(|d| d.ssl_digest.is_some());
         ctx.client_ip = session
             .client_addr()
@@ -80,12 +83,21 @@ impl ProxyHttp for Edge {
         let target = target_of(req);
         let table = shared.nodes.load_full();
         ctx.route = dispatch::classify(&table, &target);
+        ctx.span = tracing::debug_span!(
+            "request",
+            client = ?ctx.client_ip,
+            method = %req.method,
+            target = %target,
+            route = %ctx.route.label(),
+        );
         let info = RequestInfo {
             target: &target,
             authorization: header_str(req, "authorization"),
             public: &public,
         };
-        let decided = dispatch::decide(shared, &table, &ctx.route, info).await;
+        let decided = dispatch::decide(shared, &table, &ctx.route, info)
+            .instrument(ctx.span.clone())
+            .await;
         ctx.public = Some(public);
         ctx.table = Some(table);
         match decided {
@@ -293,7 +305,8 @@ impl ProxyHttp for Edge {
 
     /// Answers a failed proxy attempt with a short plain-text 502, 503 or
     /// 504 (or 400 for a broken client request).
-    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, _ctx: &mut Ctx) -> FailToProxy {
+    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
+        ctx.span.in_scope(|| tracing::warn!(error = %e, node = ?ctx.node.as_ref().map(|n| &n.name), "proxying failed"));
         let upstream = matches!(e.esource(), pingora_core::ErrorSource::Upstream)
             || matches!(
                 e.etype(),

@@ -37,7 +37,8 @@ pub struct EdgeConfig {
     pub connect_timeout: Duration,
     /// Read timeout on node replies (long polls).
     pub read_timeout: Duration,
-    /// Idle time of pooled node connections.
+    /// Idle time of client keep-alive connections and of pooled node
+    /// connections (`keepalive_timeout`).
     pub idle_timeout: Duration,
 }
 

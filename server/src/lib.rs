@@ -6,6 +6,7 @@ pub mod audit;
 pub mod caps;
 pub mod entryid;
 pub mod kcerr;
+pub mod lmtp;
 pub mod net;
 pub mod node;
 pub mod redirect;

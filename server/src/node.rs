@@ -158,6 +158,8 @@ pub struct Node {
     pub certs: Option<Arc<dyn CertAuth>>,
     pub guid: [u8; 16],
     pub stats: Stats,
+    /// `proxy_header`, reloadable on SIGHUP (starts as `settings.proxy_header`).
+    pub proxy_header: parking_lot::RwLock<String>,
 }
 
 /// The authenticated identity of a logon.
@@ -236,7 +238,12 @@ impl Node {
 
     /// `proxy_header = *`, or the header was seen on this connection.
     pub fn proxied(&self, conn: &ConnInfo) -> bool {
-        self.settings.proxy_header == "*" || conn.seen_proxy_header()
+        *self.proxy_header.read() == "*" || conn.seen_proxy_header()
+    }
+
+    /// Apply a reloaded `proxy_header` value.
+    pub fn set_proxy_header(&self, value: &str) {
+        *self.proxy_header.write() = value.trim().to_owned();
     }
 
     /// The client address: X-Forwarded-For on proxied connections, else the peer.
@@ -334,7 +341,7 @@ impl Node {
         let Some(name) = uid_to_name(uid) else {
             return false;
         };
-        if self.settings.local_admin_users.iter().any(|u| *u == name) {
+        if self.settings.local_admin_users.contains(&name) {
             return true;
         }
         self.settings.allow_local_users && name == username
@@ -406,7 +413,7 @@ impl Node {
     }
 
     /// Whether the user's mailbox lives on this node.
-    fn is_home(&self, info: Option<&UserInfo>) -> Result<bool, KcErr> {
+    pub(crate) fn is_home(&self, info: Option<&UserInfo>) -> Result<bool, KcErr> {
         if !self.settings.distributed {
             return Ok(true);
         }
@@ -421,7 +428,7 @@ impl Node {
     }
 
     /// The user's private store on this node, created on first use.
-    async fn ensure_private_store(&self, user: &Object) -> Result<Store, KcErr> {
+    pub(crate) async fn ensure_private_store(&self, user: &Object) -> Result<Store, KcErr> {
         let id = user.id;
         let name = user.login.clone();
         self.db(move |s| match s.store_of(id, StoreType::Private)? {

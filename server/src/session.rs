@@ -112,6 +112,15 @@ impl SessionManager {
         self.sessions.lock().remove(&id)
     }
 
+    /// Drop idle sessions; returns how many were removed.
+    pub fn purge_expired(&self) -> usize {
+        let mut map = self.sessions.lock();
+        let before = map.len();
+        let timeout = self.timeout;
+        map.retain(|_, s| s.last_used.elapsed() < timeout);
+        before - map.len()
+    }
+
     pub fn count(&self) -> usize {
         self.sessions.lock().len()
     }
@@ -152,5 +161,8 @@ mod tests {
         let m = SessionManager::new(Duration::ZERO, false);
         let id = m.create(new("10.0.0.1")).unwrap();
         assert_eq!(m.validate(id, "10.0.0.1"), Err(KcErr::END_OF_SESSION));
+        m.create(new("10.0.0.1")).unwrap();
+        assert_eq!(m.purge_expired(), 1);
+        assert_eq!(m.count(), 0);
     }
 }

@@ -79,7 +79,7 @@ pub fn settings(cfg: &Config) -> Settings {
         session_ip_check: cfg.bool("session_ip_check"),
         session_timeout: cfg.duration("session_timeout"),
         local_admin_users: words(cfg.str("local_admin_users")),
-        allow_local_users: true,
+        allow_local_users: cfg.bool("allow_local_users"),
         disabled_features: words(cfg.str("disabled_features")),
         pipe_path: cfg.path("server_pipe_name"),
         limits: Limits::default(),
@@ -185,6 +185,7 @@ pub async fn build_node(cfg: &Config, audit: AuditLog) -> Result<Arc<Node>, Star
             source,
         })?;
     Ok(Arc::new(Node {
+        proxy_header: parking_lot::RwLock::new(settings.proxy_header.clone()),
         sessions: SessionManager::new(settings.session_timeout, settings.session_ip_check),
         settings,
         storage,

@@ -9,39 +9,16 @@ use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 
-/// Path of a workspace binary, built once per test process with `cargo build`.
-pub fn workspace_bin(package: &str, bin: &str) -> PathBuf {
-    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let root = manifest.parent().expect("workspace root").to_path_buf();
-    let res = BUILT.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let st = Command::new(cargo)
-            .current_dir(&root)
-            .args(["build", "-p", package, "--bins"])
-            .status()
-            .map_err(|e| e.to_string())?;
-        if st.success() {
-            Ok(())
-        } else {
-            Err(format!("cargo build -p {package} failed: {st}"))
-        }
-    });
-    if let Err(e) = res {
-        panic!("{e}");
-    }
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("target"));
-    let p = target.join("debug").join(bin);
-    assert!(p.exists(), "{} missing after build", p.display());
-    p
+/// Path of a workspace binary (built by `cargo build --workspace --bins`, as
+/// scripts/test.sh does; fails loudly when missing).
+pub fn workspace_bin(_package: &str, bin: &str) -> PathBuf {
+    kc_tests::bin(bin)
 }
 
 pub fn free_port() -> u16 {
@@ -285,6 +262,13 @@ impl ServerProc {
         }
     }
 
+    /// Send SIGHUP (reload) to the server.
+    pub fn hup(&self) {
+        // SAFETY: plain kill(2) on our own child's pid.
+        let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGHUP) };
+        assert_eq!(rc, 0, "kill -HUP failed");
+    }
+
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
@@ -477,7 +461,13 @@ impl Conn {
         (r.er(), sid)
     }
 
-    pub fn call(&mut self, headers: &[(&str, &str)], op: &str, sid: u64, params: &str) -> HttpResponse {
+    pub fn call(
+        &mut self,
+        headers: &[(&str, &str)],
+        op: &str,
+        sid: u64,
+        params: &str,
+    ) -> HttpResponse {
         let r = self.post(
             headers,
             &envelope(&format!(

@@ -58,6 +58,7 @@ static OPTIONS: &[OptionSpec] = &[
     opt("sslkeys_path", "/etc/kopano/sslkeys", Path, "Public keys of trusted programs; a client proving the matching key logs in as SYSTEM").reloadable(),
     // --- authentication and trust
     opt("local_admin_users", "root kopano", Str, "Unix users trusted as admins over the unix socket (space-separated); no password check"),
+    opt("allow_local_users", "yes", Bool, "Over the unix socket, a local user may log on as the account of the same name without password"),
     opt("proxy_header", "", Str, "Redirect via kopanoProxyURL: '' off, a header name (e.g. kopano_proxy) when present, '*' always").reloadable(),
     opt("session_timeout", "300", Duration, "Idle time after which a session expires (seconds; KC minimum 300)"),
     opt("session_ip_check", "yes", Bool, "Reject a session id used from a different IP address than the one that logged in"),

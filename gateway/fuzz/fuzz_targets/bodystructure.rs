@@ -8,7 +8,11 @@ use kc_gateway::mime::{self, bodystructure, section, Envelope, Part, PartKind};
 use libfuzzer_sys::fuzz_target;
 
 fn check_ranges(p: &Part, len: usize, path: &mut Vec<u32>, paths: &mut Vec<Vec<u32>>) {
-    assert!(p.header.start <= p.header.end && p.header.end <= p.body.start && p.body.start <= p.body.end);
+    assert!(
+        p.header.start <= p.header.end
+            && p.header.end <= p.body.start
+            && p.body.start <= p.body.end
+    );
     assert!(p.body.end <= len);
     paths.push(path.clone());
     let children: Vec<&Part> = match &p.kind {
@@ -42,7 +46,10 @@ fn balanced(s: &[u8]) -> bool {
             }
             b'{' => {
                 let close = i + s[i..].iter().position(|&b| b == b'}').unwrap();
-                let n: usize = std::str::from_utf8(&s[i + 1..close]).unwrap().parse().unwrap();
+                let n: usize = std::str::from_utf8(&s[i + 1..close])
+                    .unwrap()
+                    .parse()
+                    .unwrap();
                 i = close + 2 + n;
             }
             b'(' => depth += 1,
@@ -72,16 +79,27 @@ fuzz_target!(|data: &[u8]| {
     Envelope::parse(&msg).serialize(&mut env);
     assert!(balanced(&env), "{}", String::from_utf8_lossy(&env));
     for path in paths.iter().take(50) {
-        for text in [None, Some(SectionText::Mime), Some(SectionText::Header), Some(SectionText::Text)] {
+        for text in [
+            None,
+            Some(SectionText::Mime),
+            Some(SectionText::Header),
+            Some(SectionText::Text),
+        ] {
             if path.is_empty() && text == Some(SectionText::Mime) {
                 continue;
             }
-            let s = Section { part: path.clone(), text };
+            let s = Section {
+                part: path.clone(),
+                text,
+            };
             if let Some(bytes) = section::extract(&msg, &root, &s) {
                 assert!(bytes.len() <= msg.len() + 2);
             }
         }
-        let s = Section { part: path.clone(), text: Some(SectionText::HeaderFields(vec!["subject".into()])) };
+        let s = Section {
+            part: path.clone(),
+            text: Some(SectionText::HeaderFields(vec!["subject".into()])),
+        };
         let _ = section::extract(&msg, &root, &s);
     }
 });

@@ -8,9 +8,17 @@ use kc_gateway::imap::receiver::{Event, Limits, Receiver};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&chunk, rest)) = data.split_first() else { return };
+    let Some((&chunk, rest)) = data.split_first() else {
+        return;
+    };
     let chunk = usize::from(chunk % 64) + 1;
-    let limits = Limits { max_line: 200, max_literal: 300, max_command: 1000, max_literals: 4, max_discard: 2000 };
+    let limits = Limits {
+        max_line: 200,
+        max_literal: 300,
+        max_command: 1000,
+        max_literals: 4,
+        max_discard: 2000,
+    };
     let mut r = Receiver::new(limits);
     let mut fatal = false;
     for piece in rest.chunks(chunk) {

@@ -46,7 +46,10 @@ fuzz_target!(|data: &[u8]| {
     }
     let stuffed = dot_stuff(data);
     // A CR that is not followed by LF stays as is; only compare clean input.
-    if !data.windows(2).enumerate().any(|(i, w)| w[0] == b'\r' && w[1] != b'\n' || (i + 2 == data.len() && w[1] == b'\r'))
+    if !data
+        .windows(2)
+        .enumerate()
+        .any(|(i, w)| w[0] == b'\r' && w[1] != b'\n' || (i + 2 == data.len() && w[1] == b'\r'))
         && data.last() != Some(&b'\r')
     {
         assert_eq!(unstuff(&stuffed), crlf(data));

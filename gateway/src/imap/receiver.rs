@@ -387,6 +387,13 @@ impl Receiver {
         }
         self.cmd.extend_from_slice(&rest[..seg_end]);
         self.pos += i + 1;
+        if self.cmd.len() > self.limits.max_command {
+            let line = &self.cmd[self.line_start..];
+            let tail = line[line.len().saturating_sub(TAIL)..].to_vec();
+            let next = self.after_skipped_line(&tail);
+            let fatal = next == State::Line && is_non_sync(&tail);
+            return Step::Event(self.reject(ReceiverErrorKind::CommandTooBig, next, fatal));
+        }
         let line = &self.cmd[self.line_start..];
         match literal_suffix(line) {
             None => {

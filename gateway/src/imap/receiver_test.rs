@@ -318,3 +318,26 @@ fn tag_extraction() {
     assert_eq!(extract_tag(b"* NOOP"), None);
     assert_eq!(extract_tag(b"x] NOOP"), Some("x]".into()));
 }
+
+#[test]
+fn many_lines_count_against_command_size() {
+    let mut r = Receiver::new(Limits {
+        max_command: 60,
+        ..small()
+    });
+    r.feed(b"a LOGIN {3+}\r\nabc {3+}\r\ndef {40+}\r\n");
+    r.feed(&[b'z'; 40]);
+    r.feed(b"\r\nb NOOP\r\n");
+    let ev = drain(&mut r);
+    assert!(
+        matches!(
+            &ev[0],
+            Event::Error(ReceiverError {
+                kind: ReceiverErrorKind::CommandTooBig,
+                ..
+            })
+        ),
+        "{ev:?}"
+    );
+    assert_eq!(ev.last(), Some(&cmd(b"b NOOP")));
+}

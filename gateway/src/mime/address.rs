@@ -107,6 +107,10 @@ fn tokenize(v: &[u8]) -> Vec<Tok> {
                 i += 1;
                 space = false;
             }
+            b')' => {
+                // A stray closing parenthesis: ignore it.
+                i += 1;
+            }
             _ => {
                 let start = i;
                 while i < v.len() && !b" \t\r\n()\"[<>,:;@.".contains(&v[i]) {
@@ -189,6 +193,27 @@ impl<'t> P<'t> {
     }
 }
 
+/// Placeholder for a missing local part (Dovecot's spelling).
+pub const MISSING_MAILBOX: &[u8] = b"MISSING_MAILBOX";
+/// Placeholder for a missing domain (Dovecot's spelling).
+pub const MISSING_DOMAIN: &[u8] = b"MISSING_DOMAIN";
+
+/// A mailbox address. A NIL host would read as a group marker (RFC 3501
+/// §7.4.2), so missing parts get placeholders, as Dovecot does.
+fn mailbox_address(
+    name: Option<Vec<u8>>,
+    adl: Option<Vec<u8>>,
+    mailbox: Option<Vec<u8>>,
+    host: Option<Vec<u8>>,
+) -> Address {
+    Address {
+        name,
+        adl,
+        mailbox: Some(mailbox.unwrap_or_else(|| MISSING_MAILBOX.to_vec())),
+        host: Some(host.unwrap_or_else(|| MISSING_DOMAIN.to_vec())),
+    }
+}
+
 /// Parses an address-list field value (raw, possibly folded).
 pub fn parse_list(value: &[u8]) -> Vec<Address> {
     let toks = tokenize(value);
@@ -242,33 +267,23 @@ pub fn parse_list(value: &[u8]) -> Vec<Address> {
                 }
                 // Anything between '>' and the next separator is ignored.
                 p.until(b",;");
-                out.push(Address {
-                    name,
-                    adl,
-                    mailbox: tight(&local).or(Some(Vec::new())),
-                    host,
-                });
+                out.push(mailbox_address(name, adl, tight(&local), host));
             }
             Some(Tok::Special(b'@')) => {
                 p.i += 1;
                 let host_toks = p.until(b",;<");
                 let host = tight(host_toks);
                 let name = last_comment(host_toks).or_else(|| last_comment(lead));
-                out.push(Address {
-                    name,
-                    adl: None,
-                    mailbox: tight(lead).or(Some(Vec::new())),
-                    host,
-                });
+                out.push(mailbox_address(name, None, tight(lead), host));
             }
             _ => {
                 if let Some(mailbox) = tight(lead) {
-                    out.push(Address {
-                        name: None,
-                        adl: None,
-                        mailbox: Some(mailbox),
-                        host: None,
-                    });
+                    out.push(mailbox_address(
+                        last_comment(lead),
+                        None,
+                        Some(mailbox),
+                        None,
+                    ));
                 }
                 if p.is(b':') || p.is(b'>') || p.is(b'<') {
                     p.i += 1;
@@ -330,10 +345,28 @@ mod tests {
                 Address::default()
             ]
         );
+        // Missing parts never yield a NIL host (that would be a group marker).
+        assert_eq!(
+            parse_list(b" localonly"),
+            vec![a(None, Some("localonly"), Some("MISSING_DOMAIN"))]
+        );
+        assert_eq!(
+            parse_list(b" <>"),
+            vec![a(None, Some("MISSING_MAILBOX"), Some("MISSING_DOMAIN"))]
+        );
+        assert_eq!(
+            parse_list(b" a@b (c) (d)"),
+            vec![a(Some("d"), Some("a"), Some("b"))]
+        );
         let routed = parse_list(b" <@a,@b:u@h>");
         assert_eq!(routed[0].adl.as_deref(), Some(&b"@a,@b"[..]));
         assert_eq!(routed[0].mailbox.as_deref(), Some(&b"u"[..]));
         assert!(parse_list(b"").is_empty());
         let _ = parse_list(b"((((((( <<<@@@>>> ,,, ;;; \"unterminated");
+        // Found by fuzzing: a stray ')' used to stall the tokenizer.
+        assert_eq!(
+            parse_list(b" bob@x) y"),
+            vec![a(None, Some("bob"), Some("xy"))]
+        );
     }
 }

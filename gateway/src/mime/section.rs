@@ -1,4 +1,4 @@
-//! BODY\[section\]<partial> extraction from the raw bytes (RFC 3501 §6.4.5).
+//! `BODY[section]<partial>` extraction from the raw bytes (RFC 3501 §6.4.5).
 //!
 //! Part numbers follow RFC 3501: a non-multipart message has only part 1
 //! (its body); the parts of a `message/rfc822` part are those of the

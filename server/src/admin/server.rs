@@ -171,6 +171,12 @@ async fn list_users(node: &Node) -> R<Vec<UserRow>> {
         }
         for u in users {
             let o = node.ensure_local(&u).await.map_err(e)?;
+            // As KC's `-l`, this creates the stores of users homed on this node.
+            if matches!(node.is_home(Some(&u)), Ok(true)) {
+                if let Err(er) = node.ensure_private_store(&o).await {
+                    tracing::warn!(user = %o.login, error = %er, "cannot create store");
+                }
+            }
             rows.push(row(&o, u.home_server.clone()));
         }
         return Ok(rows);

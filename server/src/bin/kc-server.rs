@@ -103,6 +103,19 @@ async fn run(cfg: Config, start_uid: u32) -> anyhow::Result<()> {
             signals.shutdown(),
         )));
     }
+    let purger = {
+        let node = node.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let n = node.sessions.purge_expired();
+                if n > 0 {
+                    tracing::debug!(expired = n, "sessions purged");
+                }
+            }
+        })
+    };
     let mut hup = signals.subscribe_hup();
     let mut shutdown = signals.shutdown();
     loop {
@@ -111,6 +124,13 @@ async fn run(cfg: Config, start_uid: u32) -> anyhow::Result<()> {
                 if r.is_err() { continue; }
                 node.audit.write(&audit::signal_line(libc::SIGHUP));
                 node.audit.reopen();
+                match cfg.reload() {
+                    Ok(new) => {
+                        node.set_proxy_header(new.str("proxy_header"));
+                        info!(proxy_header = new.str("proxy_header"), "configuration reloaded");
+                    }
+                    Err(e) => error!("cannot reload configuration: {e}"),
+                }
                 if let Err(e) = log.reopen() {
                     error!("cannot reopen log: {e}");
                 }
@@ -118,6 +138,7 @@ async fn run(cfg: Config, start_uid: u32) -> anyhow::Result<()> {
             _ = shutdown.wait_for(|v| *v) => break,
         }
     }
+    purger.abort();
     node.audit.write(&audit::signal_line(libc::SIGTERM));
     info!("shutting down");
     service::drain(

@@ -2,6 +2,7 @@
 //! per client, holding the per-connection state (peer address, uid or
 //! certificate, and the sticky proxy-header flag).
 
+pub mod bare;
 pub mod encoding;
 
 use std::convert::Infallible;
@@ -166,7 +167,7 @@ pub async fn serve(listener: Listener, shared: Arc<Shared>, mut shutdown: watch:
                 let span = info_span!("conn", kind = "unix", uid = ?uid);
                 tokio::spawn(
                     async move {
-                        serve_conn(stream, conn, shared).await;
+                        serve_unix(stream, conn, shared).await;
                         drop(permit);
                     }
                     .instrument(span),
@@ -206,20 +207,47 @@ async fn accept(l: &Listener) -> std::io::Result<Accepted> {
     }
 }
 
+/// Unix-socket clients speak HTTP, or (kcc-go) write a bare envelope.
+async fn serve_unix(mut stream: tokio::net::UnixStream, conn: Arc<ConnInfo>, shared: Arc<Shared>) {
+    use tokio::io::AsyncReadExt;
+    let mut first = vec![0u8; 4096];
+    let n = match tokio::time::timeout(shared.limits.header_read_timeout, stream.read(&mut first))
+        .await
+    {
+        Ok(Ok(n)) if n > 0 => n,
+        _ => return,
+    };
+    first.truncate(n);
+    if first.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
+        debug!("bare SOAP envelope on the unix socket");
+        bare::serve_bare(stream, first, &conn, &shared).await;
+        return;
+    }
+    serve_conn(
+        bare::Prefixed::new(Bytes::from(first), stream),
+        conn,
+        shared,
+    )
+    .await;
+}
+
 async fn serve_conn<I>(io: I, conn: Arc<ConnInfo>, shared: Arc<Shared>)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     debug!("connection opened");
+    let header_timeout_src = shared.clone();
     let service = service_fn(move |req: Request<Incoming>| {
         let conn = conn.clone();
         let shared = shared.clone();
-        async move { Ok::<_, Infallible>(handle(req, &conn, &shared).await) }
+        let span = info_span!("request", path = %req.uri().path());
+        async move { Ok::<_, Infallible>(handle(req, &conn, &shared).await) }.instrument(span)
     });
+    let header_timeout = header_timeout_src.limits.header_read_timeout;
     let result = http1::Builder::new()
         .keep_alive(true)
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(60))
+        .header_read_timeout(header_timeout)
         .max_buf_size(256 * 1024)
         .serve_connection(TokioIo::new(io), service)
         .await;
@@ -250,10 +278,15 @@ fn forwarded_for(req: &Request<Incoming>) -> Option<String> {
 
 async fn handle(req: Request<Incoming>, conn: &ConnInfo, shared: &Shared) -> Response<Body> {
     let node = &shared.node;
-    let ph = node.settings.proxy_header.as_str();
-    // HeaderMap lookups ignore case, as KC's strcasecmp does; the value is ignored.
-    if !ph.is_empty() && ph != "*" && req.headers().contains_key(ph.to_ascii_lowercase().as_str()) {
-        conn.mark_proxied();
+    {
+        let ph = node.proxy_header.read();
+        // HeaderMap lookups ignore case, as KC's strcasecmp does; the value is ignored.
+        if !ph.is_empty()
+            && *ph != "*"
+            && req.headers().contains_key(ph.to_ascii_lowercase().as_str())
+        {
+            conn.mark_proxied();
+        }
     }
     let meta = RequestMeta {
         forwarded_for: forwarded_for(&req),

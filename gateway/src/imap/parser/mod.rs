@@ -169,6 +169,35 @@ fn command(c: &mut Cursor<'_>) -> PResult<Command> {
     }
 }
 
+/// Whether a raw line ends IDLE (RFC 2177: `DONE`, any case). Anything
+/// else received during IDLE is a protocol error; the session answers the
+/// IDLE command with `BAD`.
+pub fn is_idle_done(line: &[u8]) -> bool {
+    line.trim_ascii_end().eq_ignore_ascii_case(b"DONE")
+}
+
+/// A client line during AUTHENTICATE (RFC 3501 §6.2.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaslResponse {
+    /// `*`: the client cancels; answer `BAD`.
+    Cancel,
+    /// The decoded response (an empty line is an empty response).
+    Data(Vec<u8>),
+}
+
+/// Parses a line read with [`super::receiver::Receiver::next_line`] while
+/// an AUTHENTICATE exchange is in progress.
+pub fn parse_sasl_response(line: &[u8]) -> Result<SaslResponse, ParseErrorKind> {
+    let line = line.trim_ascii();
+    if line == b"*" {
+        Ok(SaslResponse::Cancel)
+    } else if line.is_empty() {
+        Ok(SaslResponse::Data(Vec::new()))
+    } else {
+        session::decode_base64(line).map(SaslResponse::Data)
+    }
+}
+
 fn uid(c: &mut Cursor<'_>) -> PResult<Command> {
     c.sp()?;
     let name = c.atom_upper().map_err(|_| ParseErrorKind::UnknownCommand)?;

@@ -784,3 +784,43 @@ fn binary_garbage_is_an_error_not_a_panic() {
         }
     }
 }
+
+#[test]
+fn sasl_continuation_lines() {
+    assert_eq!(parse_sasl_response(b"*"), Ok(SaslResponse::Cancel));
+    assert_eq!(parse_sasl_response(b""), Ok(SaslResponse::Data(vec![])));
+    assert_eq!(
+        parse_sasl_response(b"AGZyZWQAc2VjcmV0"),
+        Ok(SaslResponse::Data(b"\0fred\0secret".to_vec()))
+    );
+    assert_eq!(parse_sasl_response(b"@@@"), Err(ParseErrorKind::BadBase64));
+}
+
+#[test]
+fn literal_plus_append_through_receiver_and_parser() {
+    let mut r = Receiver::default();
+    r.feed(b"p1 APPEND INBOX (\\Seen) {12+}\r\nSubject: x\r\n\r\np2 NOOP\r\np3 UID FETCH 1:* (UID)\r\n");
+    let mut tags = Vec::new();
+    while let Some(ev) = r.next_event() {
+        match ev {
+            Event::Command(raw) => {
+                let req = parse_command(&raw).unwrap();
+                if let Command::Append { message, flags, .. } = &req.command {
+                    assert_eq!(message, b"Subject: x\r\n");
+                    assert_eq!(flags, &vec![Flag::Seen]);
+                }
+                tags.push(req.tag)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(tags, vec!["p1", "p2", "p3"]);
+}
+
+#[test]
+fn idle_done() {
+    assert!(is_idle_done(b"DONE"));
+    assert!(is_idle_done(b"done "));
+    assert!(!is_idle_done(b"a NOOP"));
+    assert!(!is_idle_done(b""));
+}
