@@ -128,4 +128,8 @@ static OPTIONS: &[OptionSpec] = &[
     common::run_as_group(),
     common::pid_file("/var/run/kopano/server.pid"),
     opt("plugin_path", "/usr/lib/kopano", Path, "KC plugin directory (accepted; kc has its plugins built in)"),
+    opt("client_update_enabled", "no", Bool, "ZCP Windows client auto-update (accepted; kc does not serve client updates)"),
+    opt("client_update_path", "/var/lib/kopano/client", Path, "ZCP client update packages (accepted; no effect in kc)"),
+    opt("client_update_log_level", "1", Int, "ZCP client update logging: 0 off, 1 on error, 2 always (accepted; no effect in kc)"),
+    opt("client_update_log_path", "/var/log/kopano/autoupdate", Path, "ZCP client update logs (accepted; no effect in kc)"),
 ];
