@@ -32,6 +32,9 @@ fn user_ldif(login: &str, uid: u32, server: Option<&str>) -> String {
     if let Some(srv) = server {
         s.push_str(&format!("kopanoUserServer: {srv}\n"));
     }
+    if login == "boss" {
+        s.push_str("kopanoAdmin: 1\n");
+    }
     s.push('\n');
     s
 }
@@ -109,6 +112,7 @@ fn start_cluster() -> Cluster {
         ("u3", Some("n3")),
         ("u4", Some("n4")),
         ("nohome", None),
+        ("boss", Some("n1")),
     ]
     .iter()
     .enumerate()
@@ -453,6 +457,34 @@ fn multi_server_redirects_sessions_and_certificates() {
         assert!(audit.contains("kopano-server signalled sig=1"), "{audit}");
     }
 
+    // --- impersonation: admins only; both outcomes are audited.
+    {
+        let imp = |user: &str, pass: &str, target: &str| {
+            envelope(&format!(
+                "<ns:logon><szUsername>{user}</szUsername><szPassword>{pass}</szPassword><szImpersonateUser>{target}</szImpersonateUser><ulCapabilities>{CLIENT_CAPS}</ulCapabilities><szClientApp>kc-tests</szClientApp></ns:logon>"
+            ))
+        };
+        let mut conn = n1.connect(Transport::Http, &c.pki, None);
+        let r = conn.post(&[], &imp("boss", "boss-secret", "u1"));
+        assert_eq!(r.er(), 0, "{}", r.body);
+        let sid: u64 = r.field("ulSessionId").unwrap().parse().unwrap();
+        let r = conn.call(&[], "getUser", sid, "<ulUserId>0</ulUserId>");
+        assert_eq!(r.field("lpszUsername").as_deref(), Some("u1"));
+        let r = conn.post(&[], &imp("u1", "u1-secret", "boss"));
+        assert_eq!(r.er(), LOGON_FAILED, "{}", r.body);
+        let audit = std::fs::read_to_string(&n1.audit).unwrap();
+        assert!(
+            audit.contains(
+                "impersonate ok user='u1', from='127.0.0.1' program='kc-tests' impersonator='boss'"
+            ),
+            "{audit}"
+        );
+        assert!(
+            audit.contains("impersonate failed user='boss', from='127.0.0.1' program='kc-tests' impersonator='u1'"),
+            "{audit}"
+        );
+    }
+
     // --- kc-admin against an ldap node: lists directory users, refuses changes.
     {
         let cfg = n1.dir.join("admin.cfg");
@@ -536,6 +568,24 @@ fn single_node_db_plugin_garbage_and_encodings() {
     );
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(!r.body.contains("error"), "{}", r.body);
+
+    // kcc-go style: bare envelopes (no HTTP request line) on the unix socket.
+    {
+        let mut bare = node.connect(Transport::Unix, &pki, None);
+        bare.write_all(logon_xml("SYSTEM", "", CLIENT_CAPS).as_bytes())
+            .unwrap();
+        let r = bare.read_response();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.er(), 0, "{}", r.body);
+        let sid = r.field("ulSessionId").unwrap();
+        let call = envelope(&format!(
+            "<ns:resolveUsername><ulSessionId>{sid}</ulSessionId><lpszUsername>john</lpszUsername></ns:resolveUsername>"
+        ));
+        bare.write_all(call.as_bytes()).unwrap();
+        let r = bare.read_response();
+        assert_eq!(r.er(), 0, "{}", r.body);
+        assert!(r.body.contains("resolveUserResponse"), "{}", r.body);
+    }
 
     // Any URL path, with or without SOAPAction, parameters in any order, extra elements.
     for path in ["/", "/kopano", "/zarafa", "/z2/"] {
