@@ -24,7 +24,7 @@ z2_http=$((base + 2236)); z2_https=$((base + 2237)); z2_lmtp=$((base + 2003))
 # ---- certificates (first run only) -----------------------------------------------------
 ssl=$run/ssl
 if [ ! -f "$ssl/demoCA/cacert.pem" ]; then
-  "$bin/kc-certs" ca --dir "$ssl" --ca-cn "kc demo CA" --ca-org "kc demo"
+  "$bin/kc-certs" ca --dir "$ssl" --cn "kc demo CA" --org "kc demo"
   # One certificate for the edge and both nodes: every hop is 127.0.0.1 / localhost.
   "$bin/kc-certs" server --dir "$ssl" --cn localhost --san localhost --san 127.0.0.1
   # The edge's transport identity towards the nodes. It is NOT installed into sslkeys:
@@ -53,12 +53,16 @@ kopanoProxyURL: https://localhost:$edge_https/$1/
 
 EOF
 }
-user_entry() { # login fullname home
+user_entry() { # login fullname home uidNumber
   cat <<EOF
 dn: uid=$1,ou=People,dc=example,dc=com
 objectClass: inetOrgPerson
+objectClass: posixAccount
 objectClass: kopano-user
 uid: $1
+uidNumber: $4
+gidNumber: 5000
+homeDirectory: /home/$1
 cn: $2
 sn: ${2##* }
 mail: $1@example.com
@@ -74,9 +78,9 @@ EOF
   printf 'dn: ou=People,dc=example,dc=com\nobjectClass: organizationalUnit\nou: People\n\n'
   server_entry z1 "$z1_http" "$z1_https" 1
   server_entry z2 "$z2_http" "$z2_https" 0
-  user_entry alice "Alice Archer" z1
-  user_entry bob "Bob Baker" z2
-  user_entry carol "Carol Cooper" z2
+  user_entry alice "Alice Archer" z1 1001
+  user_entry bob "Bob Baker" z2 1002
+  user_entry carol "Carol Cooper" z2 1003
 } >"$run/directory.ldif"
 
 cat >"$run/ldap.cfg" <<EOF
@@ -196,7 +200,7 @@ cat >"$root/demo/state.json" <<EOF
 }
 EOF
 
-logon='<?xml version="1.0" encoding="UTF-8"?><SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns="urn:zarafa"><SOAP-ENV:Body><ns:logon><szUsername>bob</szUsername><szPassword>bob-demo</szPassword><ulCapabilities>1</ulCapabilities><ulFlags>0</ulFlags><szClientApp>curl</szClientApp></ns:logon></SOAP-ENV:Body></SOAP-ENV:Envelope>'
+logon='<?xml version="1.0" encoding="UTF-8"?><SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns="urn:zarafa"><SOAP-ENV:Body><ns:logon><szUsername>bob</szUsername><szPassword>bob-demo</szPassword><ulCapabilities>576</ulCapabilities><ulFlags>0</ulFlags><szClientApp>curl</szClientApp></ns:logon></SOAP-ENV:Body></SOAP-ENV:Envelope>'
 
 cat <<EOF
 
@@ -213,6 +217,9 @@ Try:
 
   # log on through the edge (Outlook's first SOAP call)
   curl -s --cacert $ca https://localhost:$edge_https/kopano -H 'Content-Type: text/xml' --data '$logon'
+
+  # Outlook's first steps: logon + getStore at /kopano, then follow the redirect to /z2
+  demo/outlook-flow.sh bob
 
   # where does bob live? (the edge's own LDAP answer)
   $bin/kc-proxy -c $run/proxy.cfg --lookup bob
