@@ -25,7 +25,8 @@ fuzz_target!(|data: &[u8]| {
             let mut r = Response::new("fuzz");
             r.str("v", Some(text));
             let out = r.finish();
-            let doc = parse_document(out.as_bytes(), &Limits::default()).expect("own output parses");
+            let doc =
+                parse_document(out.as_bytes(), &Limits::default()).expect("own output parses");
             let v = doc
                 .child("Body")
                 .and_then(|b| b.child("fuzzResponse"))

@@ -21,6 +21,9 @@ struct Cli {
     /// admin.cfg to read [default: /etc/kopano/admin.cfg]
     #[arg(long = "config", value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Load and validate the configuration, print the effective values (secrets masked) and exit
+    #[arg(long = "check-config")]
+    check_config: bool,
     /// Server to manage (overrides server_socket), e.g. file:///var/run/kopano/server.sock
     #[arg(long = "host", value_name = "URL")]
     host: Option<String>,
@@ -154,6 +157,24 @@ fn check<T>(what: &str, r: Reply<T>) -> Result<Option<T>, ExitCode> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.check_config {
+        let schema = schemas::admin();
+        let path = cli
+            .config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(schema.default_path));
+        let code = kc_configs::service::check_config(
+            &path,
+            schema,
+            &mut std::io::stdout(),
+            &mut std::io::stderr(),
+        );
+        return if code == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
     kc_certs::tls::install_crypto_provider();
     let cfg = match load_config(&cli) {
         Ok(c) => c,
