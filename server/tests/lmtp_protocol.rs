@@ -34,9 +34,13 @@ struct FakeStore {
 impl FakeStore {
     fn new() -> Arc<FakeStore> {
         Arc::new(FakeStore {
-            users: [("a@example.com", 1), ("b@example.com", 2), ("full@example.com", 3)]
-                .into_iter()
-                .collect(),
+            users: [
+                ("a@example.com", 1),
+                ("b@example.com", 2),
+                ("full@example.com", 3),
+            ]
+            .into_iter()
+            .collect(),
             calls: Mutex::default(),
         })
     }
@@ -64,9 +68,12 @@ impl Delivery for FakeStore {
             Err(e) => panic!("load: {e}"),
         };
         let ids: Vec<u32> = recipients.iter().map(|r| r.target).collect();
-        self.calls
-            .lock()
-            .push((bytes, envelope.sender.address(), ids.clone(), message.as_bytes().is_none()));
+        self.calls.lock().push((
+            bytes,
+            envelope.sender.address(),
+            ids.clone(),
+            message.as_bytes().is_none(),
+        ));
         ids.iter()
             .map(|id| match id {
                 3 => RecipientOutcome::OverQuota,
@@ -178,7 +185,10 @@ async fn python_lmtp(target: &str, port: u16, rcpts: &[&str]) -> serde_json::Val
     );
     match serde_json::from_slice(&output.stdout) {
         Ok(v) => v,
-        Err(e) => panic!("bad JSON from python ({e}): {}", String::from_utf8_lossy(&output.stdout)),
+        Err(e) => panic!(
+            "bad JSON from python ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        ),
     }
 }
 
@@ -186,13 +196,25 @@ fn check_python_report(report: &serde_json::Value, store: &FakeStore) {
     let codes = |key: &str| -> Vec<u64> {
         report[key]
             .as_array()
-            .map(|a| a.iter().filter_map(|c| c.as_u64().or_else(|| c[0].as_u64())).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c.as_u64().or_else(|| c[0].as_u64()))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     assert_eq!(report["lhlo"], 250, "{report}");
-    for feature in ["pipelining", "enhancedstatuscodes", "8bitmime", "size", "smtputf8"] {
+    for feature in [
+        "pipelining",
+        "enhancedstatuscodes",
+        "8bitmime",
+        "size",
+        "smtputf8",
+    ] {
         assert!(
-            report["features"].as_array().is_some_and(|f| f.iter().any(|x| x == feature)),
+            report["features"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|x| x == feature)),
             "{feature} not advertised: {report}"
         );
     }
@@ -205,7 +227,10 @@ fn check_python_report(report: &serde_json::Value, store: &FakeStore) {
         .unwrap_or_default();
     assert_eq!(
         texts,
-        ["2.0.0 <a@example.com> delivered", "2.0.0 <b@example.com> delivered"],
+        [
+            "2.0.0 <a@example.com> delivered",
+            "2.0.0 <b@example.com> delivered"
+        ],
         "{report}"
     );
     assert_eq!(report["quit"], 221, "{report}");
@@ -214,7 +239,10 @@ fn check_python_report(report: &serde_json::Value, store: &FakeStore) {
     assert_eq!(calls[0].0, MESSAGE, "message bytes differ");
     assert_eq!(calls[0].1, "sender@example.org");
     assert_eq!(calls[0].2, [1, 2]);
-    assert!(calls[0].3, "a body above spool_threshold is spooled to a file");
+    assert!(
+        calls[0].3,
+        "a body above spool_threshold is spooled to a file"
+    );
 }
 
 const RCPTS: &[&str] = &["a@example.com", "nobody@example.com", "b@example.com"];
@@ -305,7 +333,11 @@ impl Client {
     async fn expect_eof(&mut self) {
         let mut rest = Vec::new();
         match self.reader.read_to_end(&mut rest).await {
-            Ok(_) => assert!(rest.is_empty(), "unexpected bytes: {:?}", String::from_utf8_lossy(&rest)),
+            Ok(_) => assert!(
+                rest.is_empty(),
+                "unexpected bytes: {:?}",
+                String::from_utf8_lossy(&rest)
+            ),
             Err(e) => panic!("read: {e}"),
         }
     }
@@ -327,12 +359,21 @@ RCPT TO:<full@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n",
     c.send(b"Subject: x\r\n\r\n..body\r\n.\r\nRSET\r\nNOOP\r\nQUIT\r\n")
         .await;
     let after_data = [c.reply().await, c.reply().await, c.reply().await];
-    assert_eq!(after_data[0], (250, "2.0.0 <a@example.com> delivered".into()));
+    assert_eq!(
+        after_data[0],
+        (250, "2.0.0 <a@example.com> delivered".into())
+    );
     assert_eq!(
         after_data[1],
-        (552, "5.2.2 <full@example.com> mailbox full (over quota)".into())
+        (
+            552,
+            "5.2.2 <full@example.com> mailbox full (over quota)".into()
+        )
     );
-    assert_eq!(after_data[2], (250, "2.0.0 <b@example.com> delivered".into()));
+    assert_eq!(
+        after_data[2],
+        (250, "2.0.0 <b@example.com> delivered".into())
+    );
     assert_eq!(c.codes(3).await, [250, 250, 221]);
     c.expect_eof().await;
     {
@@ -353,7 +394,10 @@ async fn garbage_is_refused_and_serving_continues() {
     c.send(b"LHLO g\r\n").await;
     assert_eq!(c.reply().await.0, 250);
     c.send(b"\x00\x01\xff\xfe\x80\x1b[31m garbage\r\n").await;
-    assert_eq!(c.reply().await, (500, "5.5.2 Invalid characters in command".into()));
+    assert_eq!(
+        c.reply().await,
+        (500, "5.5.2 Invalid characters in command".into())
+    );
     let mut long = vec![b'A'; 10_000];
     long.extend_from_slice(b"\r\n");
     c.send(&long).await;
@@ -388,7 +432,10 @@ async fn idle_client_gets_421_on_timeout() {
     let run = start(listener, config(Duration::from_millis(200)));
     let mut c = Client::connect(port).await;
     let (code, text) = c.reply().await;
-    assert_eq!((code, text.as_str()), (421, "4.4.2 lmtp.test timeout, closing connection"));
+    assert_eq!(
+        (code, text.as_str()),
+        (421, "4.4.2 lmtp.test timeout, closing connection")
+    );
     c.expect_eof().await;
     let _ = run.shutdown.send(true);
     assert!(run.task.await.is_ok());
@@ -409,7 +456,10 @@ async fn shutdown_closes_idle_clients_and_finishes_data() {
     // The transaction in progress is completed and acknowledged first.
     busy.send(b"\r\nbody\r\n.\r\n").await;
     assert_eq!(busy.reply().await.0, 250);
-    assert_eq!(busy.reply().await, (421, "4.3.2 lmtp.test shutting down, try again later".into()));
+    assert_eq!(
+        busy.reply().await,
+        (421, "4.3.2 lmtp.test shutting down, try again later".into())
+    );
     busy.expect_eof().await;
     assert!(run.task.await.is_ok());
     assert_eq!(run.store.calls.lock()[0].0, b"Subject: s\r\n\r\nbody\r\n");

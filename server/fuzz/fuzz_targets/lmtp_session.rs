@@ -45,8 +45,14 @@ impl Delivery for FakeStore {
         _envelope: &Envelope,
         recipients: &[AcceptedRecipient<u8>],
     ) -> Vec<RecipientOutcome> {
-        let bytes = message.read_all().map(|c| c.into_owned()).unwrap_or_default();
-        assert!(bytes.len() as u64 <= MAX_SIZE, "message over the limit stored");
+        let bytes = message
+            .read_all()
+            .map(|c| c.into_owned())
+            .unwrap_or_default();
+        assert!(
+            bytes.len() as u64 <= MAX_SIZE,
+            "message over the limit stored"
+        );
         self.stored.lock().unwrap().push((bytes, recipients.len()));
         let mut out: Vec<RecipientOutcome> = recipients
             .iter()
@@ -100,14 +106,23 @@ async fn run(input: &[u8], chunk: usize) -> (Vec<u8>, Vec<(Vec<u8>, usize)>) {
 }
 
 fn check_reply_lines(out: &[u8]) {
-    assert!(out.is_empty() || out.ends_with(b"\r\n"), "output ends mid-line");
+    assert!(
+        out.is_empty() || out.ends_with(b"\r\n"),
+        "output ends mid-line"
+    );
     for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         let line = line.strip_suffix(b"\r").expect("reply line without CR");
         assert!(line.len() >= 4, "short reply line {line:?}");
-        assert!(line[..3].iter().all(u8::is_ascii_digit), "bad code {line:?}");
+        assert!(
+            line[..3].iter().all(u8::is_ascii_digit),
+            "bad code {line:?}"
+        );
         assert!(line[3] == b' ' || line[3] == b'-', "bad separator {line:?}");
         let text = std::str::from_utf8(line).expect("reply not UTF-8");
-        assert!(!text.chars().any(char::is_control), "control char in {line:?}");
+        assert!(
+            !text.chars().any(char::is_control),
+            "control char in {line:?}"
+        );
     }
 }
 
@@ -119,6 +134,12 @@ fuzz_target!(|data: &[u8]| {
     let (whole_out, whole_stored) = runtime().block_on(run(input, input.len().max(1)));
     check_reply_lines(&whole_out);
     let (chunked_out, chunked_stored) = runtime().block_on(run(input, chunk));
-    assert_eq!(whole_out, chunked_out, "output depends on chunking ({chunk})");
-    assert_eq!(whole_stored, chunked_stored, "stored messages depend on chunking");
+    assert_eq!(
+        whole_out, chunked_out,
+        "output depends on chunking ({chunk})"
+    );
+    assert_eq!(
+        whole_stored, chunked_stored,
+        "stored messages depend on chunking"
+    );
 });
