@@ -2,6 +2,7 @@
 //! the mailbox store and its API for the gateways, LMTP delivery, quota and soft delete.
 
 pub mod admin;
+pub mod api;
 pub mod audit;
 pub mod caps;
 pub mod entryid;

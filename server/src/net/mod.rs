@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -27,7 +27,8 @@ use tracing::{debug, info, info_span, warn, Instrument};
 use crate::node::{ConnInfo, Node, RequestMeta, SoapReply};
 use crate::redirect::ConnKind;
 
-/// The prefix of kc's admin API on every listener; all other paths are SOAP.
+/// The prefix of kc's admin API on every listener; all other paths (except
+/// the store API's `crate::api::STORE_PREFIX`) are SOAP.
 pub const ADMIN_PREFIX: &str = "/kc-admin/v1/";
 
 /// Transport limits.
@@ -82,7 +83,7 @@ impl Listener {
     }
 }
 
-type Body = Full<Bytes>;
+type Body = crate::api::body::Body;
 
 fn peer_ip(addr: &SocketAddr) -> String {
     addr.ip().to_canonical().to_string()
@@ -257,7 +258,7 @@ where
 }
 
 fn reply(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
+    let mut r = Response::new(crate::api::body::full(body));
     *r.status_mut() = status;
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -292,6 +293,10 @@ async fn handle(req: Request<Incoming>, conn: &ConnInfo, shared: &Shared) -> Res
         forwarded_for: forwarded_for(&req),
     };
     let path = req.uri().path().to_owned();
+    // The store API has its own methods, body limits and (byte-exact) bodies.
+    if path.starts_with(crate::api::STORE_PREFIX) {
+        return crate::api::handle(req, conn, &meta, node).await;
+    }
     if req.method() != Method::POST {
         let mut r = soap(SoapReply::fault(true, "only POST is supported"));
         *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;

@@ -5,13 +5,23 @@
 //! Everyone = 2 as in KC), `members`, `stores`, `folders` (KC's standard set,
 //! with UIDVALIDITY and a UID counter), `changes` (one monotonically increasing
 //! change number per change, tombstones included) and `attachments`
-//! (content-addressed files under `attachment_path`). The mailbox item tables
-//! are added by a later migration.
+//! (content-addressed files under `attachment_path`), and `items` (mail,
+//! calendar, contacts, tasks; see `items.rs` for why bodies are BLOBs).
+//!
+//! Durability: the connection runs with `synchronous = FULL`, so every write
+//! below is on disk when it returns (LMTP acknowledges only after that).
 
 pub mod attachments;
+pub mod changes;
 pub mod folders;
+pub mod items;
+pub mod quota;
 mod schema;
 pub mod sqlite;
+
+pub use changes::Change;
+pub use items::{Appended, FlagOp, Item, ItemKind, NewItem};
+pub use quota::{QuotaLevel, QuotaStatus};
 
 use std::fmt;
 
@@ -212,4 +222,74 @@ pub trait Storage: Send + Sync {
     fn folders(&self, store_id: i64) -> Result<Vec<Folder>>;
     /// The highest change number handed out so far.
     fn last_change(&self) -> Result<i64>;
+
+    // ---- mailbox store (issue #6) -------------------------------------------
+
+    fn store(&self, id: i64) -> Result<Option<Store>>;
+    /// A live (not soft-deleted) folder.
+    fn folder(&self, id: i64) -> Result<Option<Folder>>;
+    /// `Collision` when the parent has a live folder of that name (case-insensitive).
+    fn create_folder(
+        &self,
+        parent: i64,
+        name: &str,
+        container_class: Option<&str>,
+    ) -> Result<Folder>;
+    /// Rename (`name`) and/or move (`parent`, same store) a folder; returns the modseq.
+    fn update_folder(&self, id: i64, name: Option<&str>, parent: Option<i64>) -> Result<i64>;
+    /// Soft-delete a folder with its subtree and items; standard folders refuse.
+    fn delete_folder(&self, id: i64) -> Result<i64>;
+
+    /// Append an item; the folder hands out the next UID.
+    fn append_item(&self, folder: i64, item: &NewItem<'_>) -> Result<Appended>;
+    /// Live items with `uid > after_uid`, by UID, at most `limit`.
+    fn list_items(&self, folder: i64, after_uid: u32, limit: usize) -> Result<Vec<Item>>;
+    /// A live item with its byte-exact body.
+    fn item(&self, folder: i64, uid: u32) -> Result<(Item, Vec<u8>)>;
+    fn set_flags(
+        &self,
+        folder: i64,
+        uids: &[u32],
+        op: FlagOp,
+        flags: &[String],
+    ) -> Result<Vec<(u32, i64)>>;
+    /// Returns `(old uid, new uid)` pairs.
+    fn copy_items(&self, folder: i64, uids: &[u32], dest: i64) -> Result<Vec<(u32, u32)>>;
+    /// Returns `(old uid, new uid)` pairs; the old location gets a tombstone.
+    fn move_items(&self, folder: i64, uids: &[u32], dest: i64) -> Result<Vec<(u32, u32)>>;
+    /// Soft-delete items; returns the UIDs deleted.
+    fn delete_items(&self, folder: i64, uids: &[u32]) -> Result<Vec<u32>>;
+    /// Soft-delete the items flagged `\Deleted`; returns their UIDs.
+    fn expunge(&self, folder: i64) -> Result<Vec<u32>>;
+
+    /// A groupware item by its iCalendar/vCard UID.
+    fn object_item(&self, folder: i64, obj_uid: &str) -> Result<(Item, Vec<u8>)>;
+    /// Create or replace a groupware item; `if_match` as HTTP If-Match (mismatch =
+    /// `Collision`). Returns the state, the new ETag and whether it was created.
+    fn put_object_item(
+        &self,
+        folder: i64,
+        kind: ItemKind,
+        obj_uid: &str,
+        body: &[u8],
+        if_match: Option<&str>,
+    ) -> Result<(Appended, String, bool)>;
+    fn delete_object_item(&self, folder: i64, obj_uid: &str, if_match: Option<&str>)
+        -> Result<i64>;
+
+    /// Changes of a store above `since`, oldest first, at most `limit`.
+    fn changes_since(&self, store: i64, since: i64, limit: usize) -> Result<Vec<Change>>;
+    /// Remove items and folders soft-deleted before the Unix time `older_than`.
+    fn purge_softdeleted(&self, older_than: i64) -> Result<usize>;
+
+    /// A store's size against its owner's (or the default) quota.
+    fn quota_status(&self, store: i64, defaults: &Quota) -> Result<QuotaStatus> {
+        let st = self.store(store)?.ok_or(StorageError::NotFound)?;
+        let owner = match st.owner {
+            Some(o) => self.object(o)?,
+            None => None,
+        };
+        let q = quota::effective(owner.as_ref().map(|o| &o.quota), defaults);
+        Ok(quota::status(st.size, &q))
+    }
 }

@@ -83,6 +83,36 @@ INSERT INTO objects (id, kind, source, external_id, login, fullname, admin_level
 INSERT INTO objects (id, kind, source, external_id, login, fullname)
     VALUES (2, 'group', 'system', 'Everyone', 'Everyone', 'Everyone');
 "#,
+    // 2: mailbox items (mail, calendar, contacts, tasks), change-log locations,
+    // soft-delete timestamps on folders.
+    r#"
+CREATE TABLE items (
+    id INTEGER PRIMARY KEY,
+    store_id INTEGER NOT NULL REFERENCES stores(id) ON DELETE CASCADE,
+    folder_id INTEGER NOT NULL REFERENCES folders(id),
+    uid INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    obj_uid TEXT,
+    etag TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    flags TEXT NOT NULL DEFAULT '',
+    internal_date INTEGER NOT NULL,
+    date INTEGER,
+    from_addr TEXT NOT NULL DEFAULT '',
+    to_addr TEXT NOT NULL DEFAULT '',
+    subject TEXT NOT NULL DEFAULT '',
+    message_id TEXT NOT NULL DEFAULT '',
+    modseq INTEGER NOT NULL,
+    deleted_at INTEGER,
+    body BLOB NOT NULL
+);
+CREATE UNIQUE INDEX items_folder_uid ON items (folder_id, uid);
+CREATE INDEX items_obj_uid ON items (folder_id, obj_uid) WHERE obj_uid IS NOT NULL;
+CREATE INDEX items_deleted ON items (deleted_at) WHERE deleted_at IS NOT NULL;
+ALTER TABLE changes ADD COLUMN folder_id INTEGER;
+ALTER TABLE changes ADD COLUMN uid INTEGER;
+ALTER TABLE folders ADD COLUMN deleted_at INTEGER;
+"#,
 ];
 
 /// Bring the database to the newest schema.

@@ -8,8 +8,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::folders::{self, FolderSpec};
 use super::{
-    schema, Folder, Object, ObjectData, ObjectKind, Quota, Result, Storage, StorageError, Store,
-    StoreType,
+    changes, items, schema, Appended, Change, FlagOp, Folder, Item, ItemKind, NewItem, Object,
+    ObjectData, ObjectKind, Quota, Result, Storage, StorageError, Store, StoreType,
 };
 
 pub struct SqliteStorage {
@@ -114,7 +114,10 @@ impl SqliteStorage {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         conn.pragma_update(None, "foreign_keys", true)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // FULL: a commit is fsynced before it returns, so an appended message
+        // is durable before LMTP acknowledges it (NORMAL in WAL mode may lose
+        // the last commits on power failure).
+        conn.pragma_update(None, "synchronous", "FULL")?;
         schema::migrate(&mut conn)?;
         let have: Option<Vec<u8>> = conn
             .query_row(
@@ -506,6 +509,110 @@ impl Storage for SqliteStorage {
             [],
             |r| r.get(0),
         )?)
+    }
+
+    fn store(&self, id: i64) -> Result<Option<Store>> {
+        let c = self.conn.lock();
+        Ok(c.query_row(
+            &format!("SELECT {STORE_COLS} FROM stores WHERE id = ?1 AND deleted = 0"),
+            params![id],
+            store_row,
+        )
+        .optional()?)
+    }
+
+    fn folder(&self, id: i64) -> Result<Option<Folder>> {
+        items::folder(&self.conn.lock(), id)
+    }
+
+    fn create_folder(&self, parent: i64, name: &str, class: Option<&str>) -> Result<Folder> {
+        items::create_folder(&mut self.conn.lock(), parent, name, class, now())
+    }
+
+    fn update_folder(&self, id: i64, name: Option<&str>, parent: Option<i64>) -> Result<i64> {
+        items::update_folder(&mut self.conn.lock(), id, name, parent, now())
+    }
+
+    fn delete_folder(&self, id: i64) -> Result<i64> {
+        items::delete_folder(&mut self.conn.lock(), id, now())
+    }
+
+    fn append_item(&self, folder: i64, item: &NewItem<'_>) -> Result<Appended> {
+        items::append(&mut self.conn.lock(), folder, item, now())
+    }
+
+    fn list_items(&self, folder: i64, after_uid: u32, limit: usize) -> Result<Vec<Item>> {
+        items::list(&self.conn.lock(), folder, after_uid, limit)
+    }
+
+    fn item(&self, folder: i64, uid: u32) -> Result<(Item, Vec<u8>)> {
+        items::get(&self.conn.lock(), folder, uid)
+    }
+
+    fn set_flags(
+        &self,
+        folder: i64,
+        uids: &[u32],
+        op: FlagOp,
+        flags: &[String],
+    ) -> Result<Vec<(u32, i64)>> {
+        items::set_flags(&mut self.conn.lock(), folder, uids, op, flags, now())
+    }
+
+    fn copy_items(&self, folder: i64, uids: &[u32], dest: i64) -> Result<Vec<(u32, u32)>> {
+        items::copy(&mut self.conn.lock(), folder, uids, dest, now())
+    }
+
+    fn move_items(&self, folder: i64, uids: &[u32], dest: i64) -> Result<Vec<(u32, u32)>> {
+        items::move_items(&mut self.conn.lock(), folder, uids, dest, now())
+    }
+
+    fn delete_items(&self, folder: i64, uids: &[u32]) -> Result<Vec<u32>> {
+        items::delete(&mut self.conn.lock(), folder, uids, now())
+    }
+
+    fn expunge(&self, folder: i64) -> Result<Vec<u32>> {
+        items::expunge(&mut self.conn.lock(), folder, now())
+    }
+
+    fn object_item(&self, folder: i64, obj_uid: &str) -> Result<(Item, Vec<u8>)> {
+        items::get_by_obj_uid(&self.conn.lock(), folder, obj_uid)
+    }
+
+    fn put_object_item(
+        &self,
+        folder: i64,
+        kind: ItemKind,
+        obj_uid: &str,
+        body: &[u8],
+        if_match: Option<&str>,
+    ) -> Result<(Appended, String, bool)> {
+        items::put_object(
+            &mut self.conn.lock(),
+            folder,
+            kind,
+            obj_uid,
+            body,
+            if_match,
+            now(),
+        )
+    }
+
+    fn delete_object_item(
+        &self,
+        folder: i64,
+        obj_uid: &str,
+        if_match: Option<&str>,
+    ) -> Result<i64> {
+        items::delete_object(&mut self.conn.lock(), folder, obj_uid, if_match, now())
+    }
+
+    fn changes_since(&self, store: i64, since: i64, limit: usize) -> Result<Vec<Change>> {
+        changes::since(&self.conn.lock(), store, since, limit)
+    }
+
+    fn purge_softdeleted(&self, older_than: i64) -> Result<usize> {
+        items::purge_softdeleted(&mut self.conn.lock(), older_than, now())
     }
 }
 

@@ -1,0 +1,716 @@
+//! The store API for the gateways (kc-specific, documented in `server/API.md`):
+//! HTTP + JSON under [`STORE_PREFIX`] on every listener of a node, sharing the
+//! SOAP sessions and the GetBestServerPath redirect rule.
+
+pub mod body;
+pub mod route;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tracing::info;
+
+use crate::kcerr::KcErr;
+use crate::node::{ConnInfo, Node, RequestMeta};
+use crate::redirect::best_server_path;
+use crate::session::Session;
+use crate::storage::{FlagOp, Folder, Item, ItemKind, NewItem, QuotaLevel, Store, StoreType};
+use crate::users::PluginError;
+use route::{BulkOp, Route, StoreRef};
+
+/// The prefix of the store API on every listener.
+pub const STORE_PREFIX: &str = "/kc-store/v1/";
+/// Header carrying the session id of a SOAP `logon` (decimal).
+pub const SESSION_HEADER: &str = "x-kc-session";
+/// Largest message accepted by an append.
+pub const MAX_APPEND: usize = 64 << 20;
+/// Largest JSON request body (bulk UID lists) and groupware object.
+pub const MAX_JSON: usize = 16 << 20;
+/// Most rows in one list or changes answer (also the default).
+pub const MAX_ROWS: usize = 100_000;
+
+use body::Body;
+
+/// Rows read per database call when streaming a listing.
+const PAGE: usize = 1000;
+
+/// Why a request failed.
+enum Fail {
+    Kc(KcErr, String),
+    Redirect(String),
+    Status(StatusCode, String),
+}
+
+impl From<KcErr> for Fail {
+    fn from(e: KcErr) -> Fail {
+        Fail::Kc(e, e.name().to_ascii_lowercase().replace('_', " "))
+    }
+}
+
+type R<T> = Result<T, Fail>;
+
+fn plugin_err(e: PluginError) -> KcErr {
+    match e {
+        PluginError::NotFound => KcErr::NOT_FOUND,
+        PluginError::InvalidCredentials => KcErr::LOGON_FAILED,
+        PluginError::NotSupported(_) => KcErr::NO_SUPPORT,
+        PluginError::Unavailable(_) => KcErr::PLUGIN_ERROR,
+    }
+}
+
+fn status_of(er: KcErr) -> StatusCode {
+    if er == KcErr::NOT_FOUND {
+        StatusCode::NOT_FOUND
+    } else if er == KcErr::NO_ACCESS {
+        StatusCode::FORBIDDEN
+    } else if er == KcErr::END_OF_SESSION || er == KcErr::LOGON_FAILED {
+        StatusCode::UNAUTHORIZED
+    } else if er == KcErr::COLLISION {
+        StatusCode::CONFLICT
+    } else if er == KcErr::INVALID_PARAMETER {
+        StatusCode::BAD_REQUEST
+    } else if er == KcErr::STORE_FULL {
+        StatusCode::INSUFFICIENT_STORAGE
+    } else if er == KcErr::TOO_BIG {
+        StatusCode::PAYLOAD_TOO_LARGE
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+}
+
+fn respond(status: StatusCode, ctype: &'static str, body: impl Into<Bytes>) -> Response<Body> {
+    let mut r = Response::new(body::full(body));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    r
+}
+
+fn json_reply(status: StatusCode, v: &Value) -> Response<Body> {
+    respond(
+        status,
+        "application/json",
+        serde_json::to_vec(v).unwrap_or_default(),
+    )
+}
+
+fn fail_reply(node: &Node, f: Fail) -> Response<Body> {
+    let (status, name, code, message) = match f {
+        Fail::Redirect(loc) => {
+            let mut r = json_reply(
+                StatusCode::TEMPORARY_REDIRECT,
+                &json!({"node": node.settings.server_name, "location": loc}),
+            );
+            if let Ok(v) = HeaderValue::from_str(&loc) {
+                r.headers_mut().insert(header::LOCATION, v);
+            }
+            return r;
+        }
+        Fail::Kc(er, m) => (status_of(er), format!("KCERR_{}", er.name()), er.wire(), m),
+        Fail::Status(s, m) => (s, String::new(), 0, m),
+    };
+    json_reply(
+        status,
+        &json!({"node": node.settings.server_name,
+                "error": {"name": name, "code": code, "message": message}}),
+    )
+}
+
+fn bad(m: impl Into<String>) -> Fail {
+    Fail::Kc(KcErr::INVALID_PARAMETER, m.into())
+}
+
+/// Handle one request whose path starts with [`STORE_PREFIX`].
+pub async fn handle(
+    req: Request<Incoming>,
+    conn: &ConnInfo,
+    meta: &RequestMeta,
+    node: &Arc<Node>,
+) -> Response<Body> {
+    match dispatch(req, conn, meta, node).await {
+        Ok(r) => r,
+        Err(f) => fail_reply(node, f),
+    }
+}
+
+fn session_of(node: &Node, conn: &ConnInfo, meta: &RequestMeta, h: &HeaderMap) -> R<Session> {
+    let id = h
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .ok_or(Fail::Kc(
+            KcErr::END_OF_SESSION,
+            "missing or malformed X-Kc-Session header".into(),
+        ))?;
+    Ok(node.sessions.validate(id, &node.source(conn, meta))?)
+}
+
+/// `scheme://authority` of `base` + `path_and_query` (KC paths end in `/kopano`
+/// or similar; the API path replaces it).
+fn rebase(base: &str, path_and_query: &str) -> String {
+    for scheme in ["http://", "https://"] {
+        if let Some(rest) = base.strip_prefix(scheme) {
+            let authority = rest.split('/').next().unwrap_or(rest);
+            return format!("{scheme}{authority}{path_and_query}");
+        }
+    }
+    format!("{base}{path_and_query}")
+}
+
+/// The addressed private store on this node, or a redirect to its home node.
+async fn open_store(
+    node: &Node,
+    conn: &ConnInfo,
+    session: &Session,
+    sref: &StoreRef,
+    path_and_query: &str,
+) -> R<Store> {
+    let login = match sref {
+        StoreRef::Me => session.login.clone(),
+        StoreRef::User(l) => {
+            if !l.eq_ignore_ascii_case(&session.login) && !session.is_admin() {
+                return Err(Fail::Kc(KcErr::NO_ACCESS, "not your store".into()));
+            }
+            l.clone()
+        }
+    };
+    if login.eq_ignore_ascii_case("SYSTEM") {
+        return Err(Fail::Kc(KcErr::NOT_FOUND, "SYSTEM has no store".into()));
+    }
+    let info = node.plugin.user(&login).await.map_err(plugin_err)?;
+    let object = node.ensure_local(&info).await?;
+    if !node.is_home(Some(&info))? {
+        let home = info.home_server.clone().unwrap_or_default();
+        let server = node.plugin.server(&home).await.map_err(plugin_err)?;
+        let best = best_server_path(
+            &server.paths,
+            conn.kind,
+            node.proxied(conn),
+            &node.settings.server_name,
+        );
+        let loc = rebase(&best.path?, path_and_query);
+        info!("Redirecting request to {loc}");
+        node.stats
+            .redirects
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Err(Fail::Redirect(loc));
+    }
+    let st = node.ensure_private_store(&object).await?;
+    if st.store_type != StoreType::Private {
+        return Err(KcErr::NOT_FOUND.into());
+    }
+    Ok(st)
+}
+
+/// A live folder of `store`.
+async fn folder_in(node: &Node, store: &Store, id: i64) -> R<Folder> {
+    let f = node.db(move |s| s.folder(id)).await?;
+    match f {
+        Some(f) if f.store_id == store.id => Ok(f),
+        _ => Err(Fail::Kc(KcErr::NOT_FOUND, format!("no folder {id}"))),
+    }
+}
+
+async fn read_body(body: Incoming, limit: usize) -> R<Bytes> {
+    match Limited::new(body, limit).collect().await {
+        Ok(b) => Ok(b.to_bytes()),
+        Err(e) => Err(Fail::Kc(
+            KcErr::TOO_BIG,
+            format!("request body too large or unreadable: {e}"),
+        )),
+    }
+}
+
+fn parse_json<T: for<'de> Deserialize<'de>>(b: &[u8]) -> R<T> {
+    serde_json::from_slice(b).map_err(|e| bad(format!("bad request: {e}")))
+}
+
+fn folder_json(f: &Folder) -> Value {
+    json!({"id": f.id, "parent": f.parent, "name": f.name, "class": f.container_class,
+           "role": f.role, "uid_validity": f.uid_validity, "uid_next": f.uid_next})
+}
+
+/// Fields a listing may select (`fields=` query parameter, comma-separated).
+pub const ITEM_FIELDS: &[&str] = &[
+    "id",
+    "uid",
+    "kind",
+    "obj_uid",
+    "etag",
+    "size",
+    "flags",
+    "internal_date",
+    "date",
+    "from",
+    "to",
+    "subject",
+    "message_id",
+    "modseq",
+];
+
+/// One listing row as a JSON object with the fields in the requested order.
+fn item_line(it: &Item, fields: &[&str], out: &mut Vec<u8>) {
+    out.push(b'{');
+    for &f in fields {
+        let v = match f {
+            "id" => json!(it.id),
+            "uid" => json!(it.uid),
+            "kind" => json!(it.kind.as_str()),
+            "obj_uid" => json!(it.obj_uid),
+            "etag" => json!(it.etag),
+            "size" => json!(it.size),
+            "flags" => json!(it.flags),
+            "internal_date" => json!(it.internal_date),
+            "date" => json!(it.envelope.date),
+            "from" => json!(it.envelope.from),
+            "to" => json!(it.envelope.to),
+            "subject" => json!(it.envelope.subject),
+            "message_id" => json!(it.envelope.message_id),
+            "modseq" => json!(it.modseq),
+            _ => continue,
+        };
+        if out.last() != Some(&b'{') {
+            out.push(b',');
+        }
+        // Field names are plain ASCII identifiers; values go through serde.
+        out.push(b'"');
+        out.extend_from_slice(f.as_bytes());
+        out.extend_from_slice(b"\":");
+        if serde_json::to_writer(&mut *out, &v).is_err() {
+            out.extend_from_slice(b"null");
+        }
+    }
+    out.extend_from_slice(b"}\n");
+}
+
+fn limit_param(q: Option<&str>) -> R<usize> {
+    match route::query_param(q, "limit") {
+        None => Ok(MAX_ROWS),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(|n| n.min(MAX_ROWS))
+            .ok_or_else(|| bad("bad limit")),
+    }
+}
+
+fn etag_header(etag: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{etag}\"")).unwrap_or(HeaderValue::from_static("\"\""))
+}
+
+/// `If-Match` without quotes (`*` kept); weak validators are not used.
+fn if_match(h: &HeaderMap) -> Option<String> {
+    let v = h.get(header::IF_MATCH)?.to_str().ok()?.trim();
+    Some(v.trim_matches('"').to_owned())
+}
+
+fn kind_of_folder(f: &Folder) -> Option<ItemKind> {
+    match f.container_class.as_deref()? {
+        c if c.starts_with("IPF.Appointment") => Some(ItemKind::Calendar),
+        c if c.starts_with("IPF.Contact") => Some(ItemKind::Contact),
+        c if c.starts_with("IPF.Task") => Some(ItemKind::Task),
+        _ => None,
+    }
+}
+
+#[derive(Deserialize)]
+struct NewFolder {
+    parent: i64,
+    name: String,
+    #[serde(default)]
+    class: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct FolderChange {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    parent: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct BulkReq {
+    #[serde(default)]
+    uids: Vec<u32>,
+    #[serde(default)]
+    op: Option<String>,
+    #[serde(default)]
+    flags: Vec<String>,
+    #[serde(default)]
+    dest: Option<i64>,
+}
+
+async fn dispatch(
+    req: Request<Incoming>,
+    conn: &ConnInfo,
+    meta: &RequestMeta,
+    node: &Arc<Node>,
+) -> R<Response<Body>> {
+    let pq = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().map(str::to_owned);
+    let q = query.as_deref();
+    let rest = path.strip_prefix(STORE_PREFIX).unwrap_or("");
+    let parsed = route::parse(req.method().as_str(), rest).map_err(|e| match e {
+        route::RouteError::NotFound => Fail::Status(StatusCode::NOT_FOUND, e.to_string()),
+        route::RouteError::Method => Fail::Status(StatusCode::METHOD_NOT_ALLOWED, e.to_string()),
+    })?;
+    let session = session_of(node, conn, meta, req.headers())?;
+    let store = open_store(node, conn, &session, &parsed.store, &pq).await?;
+    let sid = store.id;
+    let (parts, body) = req.into_parts();
+    let ok = |v: Value| Ok(json_reply(StatusCode::OK, &v));
+    match parsed.route {
+        Route::Folders => {
+            let fs = node.db(move |s| s.folders(sid)).await?;
+            ok(Value::Array(fs.iter().map(folder_json).collect()))
+        }
+        Route::CreateFolder => {
+            let r: NewFolder = parse_json(&read_body(body, MAX_JSON).await?)?;
+            folder_in(node, &store, r.parent).await?;
+            let f = node
+                .db(move |s| s.create_folder(r.parent, &r.name, r.class.as_deref()))
+                .await?;
+            Ok(json_reply(StatusCode::CREATED, &folder_json(&f)))
+        }
+        Route::UpdateFolder(id) => {
+            let r: FolderChange = parse_json(&read_body(body, MAX_JSON).await?)?;
+            folder_in(node, &store, id).await?;
+            if let Some(p) = r.parent {
+                folder_in(node, &store, p).await?;
+            }
+            let m = node
+                .db(move |s| s.update_folder(id, r.name.as_deref(), r.parent))
+                .await?;
+            ok(json!({ "modseq": m }))
+        }
+        Route::DeleteFolder(id) => {
+            folder_in(node, &store, id).await?;
+            let m = node.db(move |s| s.delete_folder(id)).await?;
+            ok(json!({ "modseq": m }))
+        }
+        Route::ListItems(id) => {
+            let f = folder_in(node, &store, id).await?;
+            let after = match route::query_param(q, "after_uid") {
+                Some(v) => v.parse::<u32>().map_err(|_| bad("bad after_uid"))?,
+                None => 0,
+            };
+            let limit = limit_param(q)?;
+            let fields: Vec<&'static str> = match route::query_param(q, "fields") {
+                None => ITEM_FIELDS.to_vec(),
+                Some(list) => {
+                    let mut v = Vec::new();
+                    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                        let known = ITEM_FIELDS
+                            .iter()
+                            .find(|k| **k == name)
+                            .ok_or_else(|| bad(format!("unknown field {name}")))?;
+                        v.push(*known);
+                    }
+                    v
+                }
+            };
+            // Rows below the UID counter read here, so the rows and the
+            // Kc-Uid-Next header agree even while new mail arrives.
+            let end = f.uid_next;
+            let (tx, body) = body::channel(4);
+            let n = node.clone();
+            tokio::spawn(tracing::Instrument::instrument(
+                async move {
+                    let (mut after, mut left) = (after, limit);
+                    while left > 0 {
+                        let page = left.min(PAGE);
+                        let rows = match n.db(move |s| s.list_items(id, after, page)).await {
+                            Ok(r) => r,
+                            Err(e) => {
+                                let _ = tx.send(Err(std::io::Error::other(e.name()))).await;
+                                return;
+                            }
+                        };
+                        let mut out = Vec::with_capacity(rows.len() * 32 * fields.len().max(1));
+                        let mut done = rows.len() < page;
+                        for it in &rows {
+                            if it.uid >= end {
+                                done = true;
+                                break;
+                            }
+                            item_line(it, &fields, &mut out);
+                            after = it.uid;
+                            left -= 1;
+                        }
+                        if !out.is_empty() && tx.send(Ok(Bytes::from(out))).await.is_err() {
+                            return;
+                        }
+                        if done {
+                            return;
+                        }
+                    }
+                },
+                tracing::Span::current(),
+            ));
+            let mut r = Response::new(body);
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-ndjson"),
+            );
+            let h = r.headers_mut();
+            h.insert("kc-uid-validity", HeaderValue::from(f.uid_validity));
+            h.insert("kc-uid-next", HeaderValue::from(f.uid_next));
+            Ok(r)
+        }
+        Route::Append(id) => {
+            folder_in(node, &store, id).await?;
+            let defaults = node.settings.default_quota;
+            let qs = node.db(move |s| s.quota_status(sid, &defaults)).await?;
+            if qs.level == QuotaLevel::Hard {
+                return Err(Fail::Kc(KcErr::STORE_FULL, "hard quota reached".into()));
+            }
+            let flags: Vec<String> = route::query_param(q, "flags")
+                .map(|f| f.split_whitespace().map(str::to_owned).collect())
+                .unwrap_or_default();
+            let internal_date = match route::query_param(q, "internal_date") {
+                Some(v) => v.parse::<i64>().map_err(|_| bad("bad internal_date"))?,
+                None => crate::node::now(),
+            };
+            let raw = read_body(body, MAX_APPEND).await?;
+            let a = node
+                .db(move |s| {
+                    s.append_item(
+                        id,
+                        &NewItem {
+                            kind: ItemKind::Mail,
+                            obj_uid: None,
+                            body: &raw,
+                            flags: &flags,
+                            internal_date,
+                        },
+                    )
+                })
+                .await?;
+            Ok(json_reply(
+                StatusCode::CREATED,
+                &json!({"id": a.id, "uid": a.uid, "modseq": a.modseq}),
+            ))
+        }
+        Route::Fetch(id, uid) => {
+            folder_in(node, &store, id).await?;
+            let (it, raw) = node.db(move |s| s.item(id, uid)).await?;
+            let mut r = respond(StatusCode::OK, "message/rfc822", raw);
+            r.headers_mut().insert(header::ETAG, etag_header(&it.etag));
+            r.headers_mut()
+                .insert("kc-modseq", HeaderValue::from(it.modseq));
+            Ok(r)
+        }
+        Route::Bulk(id, op) => {
+            folder_in(node, &store, id).await?;
+            let r: BulkReq = if op == BulkOp::Expunge {
+                BulkReq {
+                    uids: vec![],
+                    op: None,
+                    flags: vec![],
+                    dest: None,
+                }
+            } else {
+                parse_json(&read_body(body, MAX_JSON).await?)?
+            };
+            if r.uids.len() > MAX_ROWS {
+                return Err(bad("too many uids"));
+            }
+            match op {
+                BulkOp::Flags => {
+                    let fop = match r.op.as_deref() {
+                        Some("add") => FlagOp::Add,
+                        Some("remove") => FlagOp::Remove,
+                        Some("replace") => FlagOp::Replace,
+                        _ => return Err(bad("op must be add, remove or replace")),
+                    };
+                    let ch = node
+                        .db(move |s| s.set_flags(id, &r.uids, fop, &r.flags))
+                        .await?;
+                    let ch: Vec<Value> = ch
+                        .iter()
+                        .map(|(u, m)| json!({"uid": u, "modseq": m}))
+                        .collect();
+                    ok(json!({ "changed": ch }))
+                }
+                BulkOp::Copy | BulkOp::Move => {
+                    let dest = r.dest.ok_or_else(|| bad("dest missing"))?;
+                    folder_in(node, &store, dest).await?;
+                    let uids = r.uids;
+                    let map = if op == BulkOp::Copy {
+                        node.db(move |s| s.copy_items(id, &uids, dest)).await?
+                    } else {
+                        node.db(move |s| s.move_items(id, &uids, dest)).await?
+                    };
+                    let map: Vec<Value> = map
+                        .iter()
+                        .map(|(a, b)| json!({"uid": a, "new_uid": b}))
+                        .collect();
+                    ok(json!({ "uids": map }))
+                }
+                BulkOp::Delete => {
+                    let uids = r.uids;
+                    let d = node.db(move |s| s.delete_items(id, &uids)).await?;
+                    ok(json!({ "deleted": d }))
+                }
+                BulkOp::Expunge => {
+                    let d = node.db(move |s| s.expunge(id)).await?;
+                    ok(json!({ "expunged": d }))
+                }
+            }
+        }
+        Route::GetObject(id, ou) => {
+            folder_in(node, &store, id).await?;
+            let (it, raw) = node.db(move |s| s.object_item(id, &ou)).await?;
+            let ctype = if it.kind == ItemKind::Contact {
+                "text/vcard; charset=utf-8"
+            } else {
+                "text/calendar; charset=utf-8"
+            };
+            let mut r = respond(StatusCode::OK, ctype, raw);
+            r.headers_mut().insert(header::ETAG, etag_header(&it.etag));
+            Ok(r)
+        }
+        Route::PutObject(id, ou) => {
+            let f = folder_in(node, &store, id).await?;
+            let kind = match route::query_param(q, "kind") {
+                Some(k) => ItemKind::parse(&k)
+                    .filter(|k| *k != ItemKind::Mail)
+                    .ok_or_else(|| bad("kind must be calendar, contact or task"))?,
+                None => kind_of_folder(&f)
+                    .ok_or_else(|| bad("not a calendar, contact or task folder; give kind="))?,
+            };
+            let create_only = parts
+                .headers
+                .get(header::IF_NONE_MATCH)
+                .is_some_and(|v| v.as_bytes() == b"*");
+            let im = if_match(&parts.headers);
+            let raw = read_body(body, MAX_JSON).await?;
+            if create_only {
+                let ou2 = ou.clone();
+                let exists = node.db(move |s| s.object_item(id, &ou2)).await.is_ok();
+                if exists {
+                    return Err(Fail::Status(
+                        StatusCode::PRECONDITION_FAILED,
+                        "object exists".into(),
+                    ));
+                }
+            }
+            let res = node
+                .db(move |s| s.put_object_item(id, kind, &ou, &raw, im.as_deref()))
+                .await;
+            match res {
+                Ok((a, etag, created)) => {
+                    let status = if created {
+                        StatusCode::CREATED
+                    } else {
+                        StatusCode::OK
+                    };
+                    let mut r = json_reply(
+                        status,
+                        &json!({"uid": a.uid, "modseq": a.modseq, "etag": etag}),
+                    );
+                    r.headers_mut().insert(header::ETAG, etag_header(&etag));
+                    Ok(r)
+                }
+                Err(e) if e == KcErr::COLLISION => Err(Fail::Status(
+                    StatusCode::PRECONDITION_FAILED,
+                    "If-Match does not match".into(),
+                )),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Route::DeleteObject(id, ou) => {
+            folder_in(node, &store, id).await?;
+            let im = if_match(&parts.headers);
+            match node
+                .db(move |s| s.delete_object_item(id, &ou, im.as_deref()))
+                .await
+            {
+                Ok(m) => ok(json!({ "modseq": m })),
+                Err(e) if e == KcErr::COLLISION => Err(Fail::Status(
+                    StatusCode::PRECONDITION_FAILED,
+                    "If-Match does not match".into(),
+                )),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Route::Changes => {
+            let since = match route::query_param(q, "since") {
+                Some(v) => v.parse::<i64>().map_err(|_| bad("bad since"))?,
+                None => 0,
+            };
+            let limit = limit_param(q)?;
+            let (tx, body) = body::channel(4);
+            let n = node.clone();
+            tokio::spawn(tracing::Instrument::instrument(
+                async move {
+                    let (mut since, mut left) = (since, limit);
+                    while left > 0 {
+                        let page = left.min(PAGE);
+                        let rows = match n.db(move |s| s.changes_since(sid, since, page)).await {
+                            Ok(r) => r,
+                            Err(e) => {
+                                let _ = tx.send(Err(std::io::Error::other(e.name()))).await;
+                                return;
+                            }
+                        };
+                        let mut out = Vec::with_capacity(rows.len() * 128);
+                        for c in &rows {
+                            if serde_json::to_writer(&mut out, c).is_ok() {
+                                out.push(b'\n');
+                            }
+                        }
+                        left -= rows.len();
+                        if let Some(last) = rows.last() {
+                            since = last.modseq;
+                        }
+                        if !out.is_empty() && tx.send(Ok(Bytes::from(out))).await.is_err() {
+                            return;
+                        }
+                        if rows.len() < page {
+                            return;
+                        }
+                    }
+                },
+                tracing::Span::current(),
+            ));
+            let mut r = Response::new(body);
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-ndjson"),
+            );
+            Ok(r)
+        }
+        Route::Quota => {
+            let defaults = node.settings.default_quota;
+            let qs = node.db(move |s| s.quota_status(sid, &defaults)).await?;
+            ok(serde_json::to_value(qs).unwrap_or(Value::Null))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rebase_keeps_authority() {
+        assert_eq!(
+            rebase("https://node2:237/kopano", "/kc-store/v1/me/quota?x=1"),
+            "https://node2:237/kc-store/v1/me/quota?x=1"
+        );
+        assert_eq!(rebase("http://h", "/p"), "http://h/p");
+    }
+}
