@@ -8,6 +8,7 @@ pub mod caps;
 pub mod entryid;
 pub mod kcerr;
 pub mod lmtp;
+pub mod lmtp_store;
 pub mod net;
 pub mod node;
 pub mod redirect;

@@ -25,6 +25,7 @@ pub(crate) fn info_of(o: &Object) -> UserInfo {
         external_id: o.external_id.clone(),
         fullname: o.fullname.clone(),
         email: o.email.clone(),
+        aliases: vec![],
         admin_level: o.admin_level,
         nonactive: o.nonactive,
         home_server: None,

@@ -35,6 +35,7 @@ fn user_info(u: kc_directory::User) -> UserInfo {
         external_id: u.unique_id,
         fullname: u.fullname,
         email: u.email,
+        aliases: u.aliases,
         admin_level: u32::from(u.is_admin),
         nonactive: u.nonactive,
         home_server: u.home_server.filter(|s| !s.is_empty()),

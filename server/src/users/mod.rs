@@ -20,6 +20,8 @@ pub struct UserInfo {
     pub external_id: String,
     pub fullname: String,
     pub email: String,
+    /// Further addresses mail is accepted for (`ldap_emailaliases_attribute`).
+    pub aliases: Vec<String>,
     pub admin_level: u32,
     pub nonactive: bool,
     /// `kopanoUserServer`; `None` in single-server setups.
@@ -55,6 +57,19 @@ pub trait UserPlugin: Send + Sync {
     async fn authenticate(&self, login: &str, password: &str) -> Result<UserInfo, PluginError>;
     async fn user(&self, login: &str) -> Result<UserInfo, PluginError>;
     async fn users(&self) -> Result<Vec<UserInfo>, PluginError>;
+    /// The user whose email address or alias is `address` (case-insensitive),
+    /// for LMTP delivery. The default is a linear scan of
+    /// [`users`](UserPlugin::users) (the directory caches its user list).
+    async fn user_by_address(&self, address: &str) -> Result<UserInfo, PluginError> {
+        self.users()
+            .await?
+            .into_iter()
+            .find(|u| {
+                u.email.eq_ignore_ascii_case(address)
+                    || u.aliases.iter().any(|a| a.eq_ignore_ascii_case(address))
+            })
+            .ok_or(PluginError::NotFound)
+    }
     async fn server(&self, name: &str) -> Result<ServerInfo, PluginError>;
     async fn servers(&self) -> Result<Vec<ServerInfo>, PluginError>;
     /// The name of the node holding the public store, when the plugin knows servers.
