@@ -7,7 +7,7 @@ profile="${1:-test}"
 
 build_pkgs=(cmake gcc pkg-config)
 demo_pkgs=(openssl curl)
-test_pkgs=(slapd ldap-utils openssl curl nghttp2-client python3 dovecot-imapd util-linux)
+test_pkgs=(slapd ldap-utils openssl curl nghttp2-client python3 dovecot-imapd dovecot-pop3d util-linux fetchmail isync offlineimap3)
 
 case "$profile" in
   demo) want=("${build_pkgs[@]}" "${demo_pkgs[@]}") ;;
@@ -26,9 +26,9 @@ if ((${#missing[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
+  $sudo apt-get -o DPkg::Lock::Timeout=900 update -qq
   # slapd's postinst starts the system daemon; the tests run their own unprivileged slapd instead.
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  $sudo apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs) first" >&2; exit 1; }

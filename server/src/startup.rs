@@ -307,3 +307,38 @@ pub async fn bind_listeners(cfg: &Config) -> Result<(Vec<Listener>, Vec<PathBuf>
     }
     Ok((out, sockets))
 }
+
+/// LMTP delivery settings from server.cfg: the greeting names this node,
+/// large bodies spool to `tmp_path`.
+pub fn lmtp_config(cfg: &Config, node: &Node) -> crate::lmtp::LmtpConfig {
+    let session = crate::lmtp::SessionConfig {
+        hostname: node.settings.server_name.clone(),
+        spool_dir: cfg.path("tmp_path"),
+        ..crate::lmtp::SessionConfig::default()
+    };
+    crate::lmtp::LmtpConfig {
+        session: Arc::new(session),
+        ..crate::lmtp::LmtpConfig::default()
+    }
+}
+
+/// Bind every `lmtp_listen` entry (before privileges are dropped, since the
+/// unix socket's directory may be root's). Returns the unix socket paths to
+/// remove at exit.
+pub fn bind_lmtp(
+    cfg: &Config,
+) -> Result<(Vec<crate::lmtp::LmtpListener>, Vec<PathBuf>), StartupError> {
+    let mut out = vec![];
+    let mut sockets = vec![];
+    for a in cfg.listen("lmtp_listen") {
+        let ls = crate::lmtp::LmtpListener::bind(&a).map_err(|source| StartupError::Bind {
+            addr: format!("lmtp_listen {a}"),
+            source,
+        })?;
+        if let ListenAddr::Unix(p) = &a {
+            sockets.push(p.clone());
+        }
+        out.extend(ls);
+    }
+    Ok((out, sockets))
+}

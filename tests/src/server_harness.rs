@@ -135,9 +135,12 @@ pub struct ServerProc {
     pub dir: PathBuf,
     pub http_port: u16,
     pub tls_port: u16,
+    /// `lmtp_listen` (127.0.0.1).
+    pub lmtp_port: u16,
     pub socket: PathBuf,
     pub log: PathBuf,
     pub audit: PathBuf,
+    pub cfg_path: PathBuf,
     child: Child,
 }
 
@@ -153,6 +156,7 @@ pub struct NodeSpec {
     pub name: String,
     pub http_port: u16,
     pub tls_port: u16,
+    pub lmtp_port: u16,
     /// Extra `key = value` lines appended to server.cfg.
     pub extra: Vec<String>,
 }
@@ -163,6 +167,7 @@ impl NodeSpec {
             name: name.to_owned(),
             http_port: free_port(),
             tls_port: free_port(),
+            lmtp_port: free_port(),
             extra: vec![],
         }
     }
@@ -178,6 +183,8 @@ pub fn start_server(base: &Path, spec: &NodeSpec, pki: &Pki, sslkeys: &Path) -> 
     let mut cfg = format!(
         "server_listen = 127.0.0.1:{http}\n\
          server_listen_tls = 127.0.0.1:{tls}\n\
+         lmtp_listen = 127.0.0.1:{lmtp}\n\
+         tmp_path = {dir}\n\
          server_pipe_name = {sock}\n\
          server_pipe_priority =\n\
          server_name = {name}\n\
@@ -197,6 +204,7 @@ pub fn start_server(base: &Path, spec: &NodeSpec, pki: &Pki, sslkeys: &Path) -> 
          audit_log_file = {audit}\n",
         http = spec.http_port,
         tls = spec.tls_port,
+        lmtp = spec.lmtp_port,
         sock = socket.display(),
         name = spec.name,
         key = pki.server_pem.display(),
@@ -212,32 +220,60 @@ pub fn start_server(base: &Path, spec: &NodeSpec, pki: &Pki, sslkeys: &Path) -> 
     }
     let cfg_path = dir.join("server.cfg");
     std::fs::write(&cfg_path, cfg).unwrap();
-    let bin = workspace_bin("kc-server", "kc-server");
-    let child = Command::new(bin)
-        .arg("-F")
-        .arg("-c")
-        .arg(&cfg_path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(
-            std::fs::File::create(dir.join("stderr.log")).unwrap(),
-        ))
-        .spawn()
-        .expect("spawn kc-server");
+    let child = spawn_server(&cfg_path, &dir);
     let mut p = ServerProc {
         name: spec.name.clone(),
         dir: dir.clone(),
         http_port: spec.http_port,
         tls_port: spec.tls_port,
+        lmtp_port: spec.lmtp_port,
         socket,
         log,
         audit,
+        cfg_path,
         child,
     };
     p.wait_ready();
     p
 }
 
+fn spawn_server(cfg_path: &Path, dir: &Path) -> Child {
+    let bin = workspace_bin("kc-server", "kc-server");
+    Command::new(bin)
+        .arg("-F")
+        .arg("-c")
+        .arg(cfg_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join("stderr.log"))
+                .unwrap(),
+        ))
+        .spawn()
+        .expect("spawn kc-server")
+}
+
 impl ServerProc {
+    /// SIGKILL the server (no shutdown path runs) and wait for it.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Start the server again with the same server.cfg and wait until it serves.
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.child = spawn_server(&self.cfg_path, &self.dir);
+        self.wait_ready();
+    }
+
+    /// Where `lmtp_listen` accepts connections.
+    pub fn lmtp_addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.lmtp_port))
+    }
+
     /// Wait until both TCP ports accept and the socket exists (the process
     /// binds everything before serving); fail if the process exits.
     fn wait_ready(&mut self) {
@@ -249,6 +285,7 @@ impl ServerProc {
             }
             let up = TcpStream::connect(("127.0.0.1", self.http_port)).is_ok()
                 && TcpStream::connect(("127.0.0.1", self.tls_port)).is_ok()
+                && TcpStream::connect(("127.0.0.1", self.lmtp_port)).is_ok()
                 && UnixStream::connect(&self.socket).is_ok();
             if up {
                 return;

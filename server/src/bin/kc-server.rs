@@ -8,6 +8,8 @@ use clap::Parser;
 use kc_configs::service::{self, StandardArgs};
 use kc_configs::{schemas, Config};
 use kc_server::audit::{self, AuditLog};
+use kc_server::lmtp;
+use kc_server::lmtp_store::NodeDelivery;
 use kc_server::net::{self, NetLimits, Shared};
 use kc_server::startup;
 use tracing::{error, info};
@@ -79,7 +81,9 @@ async fn run(cfg: Config, start_uid: u32) -> anyhow::Result<()> {
     let audit_log = AuditLog::new(&startup::audit_config(&cfg));
     audit_log.write(&audit::startup_line(start_uid));
     let node = startup::build_node(&cfg, audit_log).await?;
-    let (listeners, sockets) = startup::bind_listeners(&cfg).await?;
+    let (listeners, mut sockets) = startup::bind_listeners(&cfg).await?;
+    let (lmtp_listeners, lmtp_sockets) = startup::bind_lmtp(&cfg)?;
+    sockets.extend(lmtp_sockets);
     service::drop_privileges(&cfg)?;
     info!(
         server_name = %node.settings.server_name,
@@ -100,6 +104,16 @@ async fn run(cfg: Config, start_uid: u32) -> anyhow::Result<()> {
         tasks.push(tokio::spawn(net::serve(
             l,
             shared.clone(),
+            signals.shutdown(),
+        )));
+    }
+    let lmtp_config = Arc::new(startup::lmtp_config(&cfg, &node));
+    let delivery = Arc::new(NodeDelivery::new(node.clone()));
+    for l in lmtp_listeners {
+        tasks.push(tokio::spawn(lmtp::serve(
+            l,
+            delivery.clone(),
+            lmtp_config.clone(),
             signals.shutdown(),
         )));
     }
