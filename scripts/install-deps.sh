@@ -12,7 +12,7 @@ test_pkgs=(slapd ldap-utils openssl curl nghttp2-client python3 dovecot-imapd do
 case "$profile" in
   demo) want=("${build_pkgs[@]}" "${demo_pkgs[@]}") ;;
   test) want=("${build_pkgs[@]}" "${demo_pkgs[@]}" "${test_pkgs[@]}") ;;
-  bench) want=("${build_pkgs[@]}" "${test_pkgs[@]}" nginx-light wrk) ;;
+  bench) want=("${build_pkgs[@]}" "${test_pkgs[@]}" nginx-light wrk dovecot-lmtpd) ;;
   *) echo "usage: $0 demo|test|bench" >&2; exit 2 ;;
 esac
 

@@ -16,7 +16,6 @@ use crate::net::Listener;
 use crate::node::{CertAuth, Node, Settings, Stats};
 use crate::session::SessionManager;
 use crate::soap::xml::Limits;
-use crate::storage::attachments::AttachmentDir;
 use crate::storage::sqlite::SqliteStorage;
 use crate::storage::{Quota, Storage};
 use crate::users::db::DbPlugin;
@@ -153,21 +152,19 @@ pub async fn build_node(cfg: &Config, audit: AuditLog) -> Result<Arc<Node>, Star
         .ok_or_else(|| StartupError::Config("sqlite_path is empty".into()))?;
     let storage: Arc<dyn Storage> = {
         let p = db_path.clone();
-        let s = tokio::task::spawn_blocking(move || SqliteStorage::open(&p))
-            .await
-            .map_err(|e| StartupError::Config(e.to_string()))?
-            .map_err(|source| StartupError::Storage {
-                path: db_path.display().to_string(),
-                source,
-            })?;
-        Arc::new(s)
-    };
-    if let Some(att) = cfg.path("attachment_path") {
-        AttachmentDir::new(&att).map_err(|source| StartupError::Storage {
-            path: att.display().to_string(),
+        // Single-instance attachment files unless `attachment_storage = database`.
+        let att = crate::storage::attachments::configured_path(cfg);
+        let s = tokio::task::spawn_blocking(move || {
+            SqliteStorage::open_with_attachments(&p, att.as_deref())
+        })
+        .await
+        .map_err(|e| StartupError::Config(e.to_string()))?
+        .map_err(|source| StartupError::Storage {
+            path: db_path.display().to_string(),
             source,
         })?;
-    }
+        Arc::new(s)
+    };
     let plugin = plugin(cfg, storage.clone()).await?;
     if settings.distributed && plugin.name() == "db" {
         return Err(StartupError::Config(

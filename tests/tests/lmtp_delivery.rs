@@ -258,3 +258,66 @@ fn lmtp_acknowledged_messages_survive_sigkill() {
     assert_eq!(last.1, "after@example.net");
     assert!(items.iter().all(|(uid, _)| *uid <= last.0));
 }
+
+#[test]
+fn soft_delete_keeps_until_purge_and_purge_frees_the_attachment() {
+    let c = Cluster::start(
+        &[("z1", &["softdelete_lifetime = 30"])],
+        &[UserSpec::new("ann", "z1"), UserSpec::new("ben", "z1")],
+    );
+    let z1 = c.node("z1");
+    let mut lmtp = LmtpClient::connect(z1.lmtp_addr(), &c.base.join("lmtp"));
+    let msg = with_attachment("shared");
+    let r = lmtp.deliver("", &["ann@example.com", "ben@example.com"], &msg);
+    assert_eq!(codes(&r.data), [250, 250], "{r:?}");
+    lmtp.finish();
+    let atts = z1.dir.join("attachments");
+    assert_eq!(attachment_files(&atts).len(), 1);
+
+    let purge = || {
+        let out = std::process::Command::new(kc_tests::bin("kc-admin"))
+            .arg("--host")
+            .arg(format!("file://{}", z1.socket.display()))
+            .arg("--purge-softdelete")
+            .arg("0")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "kc-admin --purge-softdelete: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let soft_delete = |user: &str| {
+        let mut s = c.store("z1", user);
+        let inbox = s.folder_id("inbox");
+        let uid = s.list(inbox)[0].0;
+        let r = s.request(
+            "POST",
+            &format!("me/folders/{inbox}/delete"),
+            format!("{{\"uids\":[{uid}]}}").as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        // Gone from listings, still counted in the store size (as KC).
+        assert!(s.list(inbox).is_empty());
+        assert!(json_num(&s.get("me/quota").body, "size") >= msg.len() as i64);
+        s
+    };
+
+    let mut ann = soft_delete("ann");
+    purge();
+    assert_eq!(json_num(&ann.get("me/quota").body, "size"), 0);
+    // ben still references the attachment file.
+    assert_eq!(attachment_files(&atts).len(), 1);
+    let mut ben = c.store("z1", "ben");
+    let inbox = ben.folder_id("inbox");
+    let uid = ben.list(inbox)[0].0;
+    assert_eq!(ben.fetch(inbox, uid), String::from_utf8_lossy(&msg));
+    drop(soft_delete("ben"));
+    purge();
+    assert!(
+        attachment_files(&atts).is_empty(),
+        "the last purge removes the attachment file"
+    );
+}

@@ -109,6 +109,19 @@ pub struct Orphans {
     pub users_without_store: Vec<String>,
 }
 
+/// `purge-softdelete`: remove items and folders soft-deleted more than
+/// `days` days ago (0 = all of them), as KC's `--purge-softdelete`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PurgeSoftdelete {
+    pub days: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Purged {
+    /// Items removed for good.
+    pub items: usize,
+}
+
 /// Every answer: `ok` with data, or the KC error that occurred on `node`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Reply<T> {

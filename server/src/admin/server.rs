@@ -140,6 +140,17 @@ pub async fn handle(
         },
         "create-public-store" => encode(node, create_public_store(node).await),
         "list-orphans" => encode(node, list_orphans(node).await),
+        "purge-softdelete" => match parse::<PurgeSoftdelete>(body) {
+            Ok(r) => {
+                let cutoff = crate::purge::admin_cutoff(r.body.days, crate::node::now());
+                let res = crate::purge::purge_before(node, cutoff)
+                    .await
+                    .map(|items| Purged { items })
+                    .map_err(e);
+                encode(node, res)
+            }
+            Err(err) => encode::<()>(node, Err(err)),
+        },
         _ => encode::<()>(
             node,
             Err(msg(

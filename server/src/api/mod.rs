@@ -3,6 +3,9 @@
 //! SOAP sessions and the GetBestServerPath redirect rule.
 
 pub mod body;
+#[cfg(test)]
+pub(crate) mod http_tests;
+pub mod params;
 pub mod route;
 
 use std::sync::Arc;
@@ -19,8 +22,11 @@ use crate::kcerr::KcErr;
 use crate::node::{ConnInfo, Node, RequestMeta};
 use crate::redirect::best_server_path;
 use crate::session::Session;
-use crate::storage::{FlagOp, Folder, Item, ItemKind, NewItem, QuotaLevel, Store, StoreType};
-use crate::users::PluginError;
+use crate::storage::{
+    Folder, FolderStatus, Item, ItemBody, ItemKind, NewItem, Object, Piece, QuotaLevel, Store,
+    StoreType,
+};
+use crate::users::{PluginError, UserInfo};
 use route::{BulkOp, Route, StoreRef};
 
 /// The prefix of the store API on every listener.
@@ -125,6 +131,12 @@ fn bad(m: impl Into<String>) -> Fail {
     Fail::Kc(KcErr::INVALID_PARAMETER, m.into())
 }
 
+impl From<params::ParamError> for Fail {
+    fn from(e: params::ParamError) -> Fail {
+        bad(e.0)
+    }
+}
+
 /// Handle one request whose path starts with [`STORE_PREFIX`].
 pub async fn handle(
     req: Request<Incoming>,
@@ -162,6 +174,13 @@ fn rebase(base: &str, path_and_query: &str) -> String {
     format!("{base}{path_and_query}")
 }
 
+/// An addressed store with its owner.
+struct Opened {
+    store: Store,
+    info: UserInfo,
+    object: Object,
+}
+
 /// The addressed private store on this node, or a redirect to its home node.
 async fn open_store(
     node: &Node,
@@ -169,7 +188,7 @@ async fn open_store(
     session: &Session,
     sref: &StoreRef,
     path_and_query: &str,
-) -> R<Store> {
+) -> R<Opened> {
     let login = match sref {
         StoreRef::Me => session.login.clone(),
         StoreRef::User(l) => {
@@ -204,7 +223,11 @@ async fn open_store(
     if st.store_type != StoreType::Private {
         return Err(KcErr::NOT_FOUND.into());
     }
-    Ok(st)
+    Ok(Opened {
+        store: st,
+        info,
+        object,
+    })
 }
 
 /// A live folder of `store`.
@@ -227,12 +250,118 @@ async fn read_body(body: Incoming, limit: usize) -> R<Bytes> {
 }
 
 fn parse_json<T: for<'de> Deserialize<'de>>(b: &[u8]) -> R<T> {
-    serde_json::from_slice(b).map_err(|e| bad(format!("bad request: {e}")))
+    Ok(params::json(b)?)
 }
 
 fn folder_json(f: &Folder) -> Value {
     json!({"id": f.id, "parent": f.parent, "name": f.name, "class": f.container_class,
            "role": f.role, "uid_validity": f.uid_validity, "uid_next": f.uid_next})
+}
+
+fn folder_status_json(f: &FolderStatus) -> Value {
+    let mut v = folder_json(&f.folder);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("highest_modseq".into(), json!(f.highest_modseq));
+        o.insert("exists".into(), json!(f.exists));
+    }
+    v
+}
+
+/// Features reported by `GET {store}/user` besides those named in the
+/// configuration or on the user.
+const KNOWN_FEATURES: &[&str] = &["imap", "mobile", "outlook", "pop3", "webapp"];
+
+/// Whether `feature` is on for a user: the user's own enable/disable lists
+/// win over server.cfg `disabled_features` (KC semantics).
+pub fn feature_enabled(
+    feature: &str,
+    enabled: &[String],
+    disabled: &[String],
+    server_disabled: &[String],
+) -> bool {
+    let has = |l: &[String]| l.iter().any(|f| f.eq_ignore_ascii_case(feature));
+    if has(enabled) {
+        true
+    } else if has(disabled) {
+        false
+    } else {
+        !has(server_disabled)
+    }
+}
+
+fn user_json(info: &UserInfo, object: &Object, server_disabled: &[String]) -> Value {
+    let mut names: std::collections::BTreeSet<String> =
+        KNOWN_FEATURES.iter().map(|f| (*f).to_owned()).collect();
+    for f in info
+        .enabled_features
+        .iter()
+        .chain(&info.disabled_features)
+        .chain(server_disabled)
+    {
+        names.insert(f.to_ascii_lowercase());
+    }
+    let features: serde_json::Map<String, Value> = names
+        .into_iter()
+        .map(|n| {
+            let on = feature_enabled(
+                &n,
+                &info.enabled_features,
+                &info.disabled_features,
+                server_disabled,
+            );
+            (n, Value::Bool(on))
+        })
+        .collect();
+    json!({"login": info.login, "fullname": info.fullname, "email": info.email,
+           "aliases": info.aliases, "features": features,
+           "admin": info.admin_level.max(object.admin_level) >= 1})
+}
+
+/// Bytes read from an attachment file per chunk of a streamed fetch.
+const FETCH_CHUNK: usize = 256 << 10;
+
+/// Send a stored body piece by piece; files are read chunk by chunk, so a
+/// large message is never in memory whole. A short file aborts the response.
+async fn stream_body(body: ItemBody, tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>) {
+    use tokio::io::AsyncReadExt;
+    for p in body.pieces {
+        match p {
+            Piece::Bytes(b) => {
+                if tx.send(Ok(b)).await.is_err() {
+                    return;
+                }
+            }
+            Piece::File(f, len) => {
+                let mut f = tokio::fs::File::from_std(f);
+                let mut left = len;
+                while left > 0 {
+                    let want = usize::try_from(left)
+                        .unwrap_or(FETCH_CHUNK)
+                        .min(FETCH_CHUNK);
+                    let mut buf = vec![0u8; want];
+                    let chunk = match f.read(&mut buf).await {
+                        Ok(0) => Err(std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "attachment file shorter than recorded",
+                        )),
+                        Ok(n) => {
+                            buf.truncate(n);
+                            left -= n as u64;
+                            Ok(Bytes::from(buf))
+                        }
+                        Err(e) => Err(e),
+                    };
+                    let failed = chunk.is_err();
+                    if let Err(e) = &chunk {
+                        tracing::warn!(error = %e, "cannot read attachment file");
+                    }
+                    if tx.send(chunk).await.is_err() || failed {
+                        return;
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Fields a listing may select (`fields=` query parameter, comma-separated).
@@ -288,18 +417,6 @@ fn item_line(it: &Item, fields: &[&str], out: &mut Vec<u8>) {
     out.extend_from_slice(b"}\n");
 }
 
-fn limit_param(q: Option<&str>) -> R<usize> {
-    match route::query_param(q, "limit") {
-        None => Ok(MAX_ROWS),
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n > 0)
-            .map(|n| n.min(MAX_ROWS))
-            .ok_or_else(|| bad("bad limit")),
-    }
-}
-
 fn etag_header(etag: &str) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{etag}\"")).unwrap_or(HeaderValue::from_static("\"\""))
 }
@@ -317,34 +434,6 @@ fn kind_of_folder(f: &Folder) -> Option<ItemKind> {
         c if c.starts_with("IPF.Task") => Some(ItemKind::Task),
         _ => None,
     }
-}
-
-#[derive(Deserialize)]
-struct NewFolder {
-    parent: i64,
-    name: String,
-    #[serde(default)]
-    class: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct FolderChange {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    parent: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct BulkReq {
-    #[serde(default)]
-    uids: Vec<u32>,
-    #[serde(default)]
-    op: Option<String>,
-    #[serde(default)]
-    flags: Vec<String>,
-    #[serde(default)]
-    dest: Option<i64>,
 }
 
 async fn dispatch(
@@ -367,28 +456,42 @@ async fn dispatch(
         route::RouteError::Method => Fail::Status(StatusCode::METHOD_NOT_ALLOWED, e.to_string()),
     })?;
     let session = session_of(node, conn, meta, req.headers())?;
-    let store = open_store(node, conn, &session, &parsed.store, &pq).await?;
+    let opened = open_store(node, conn, &session, &parsed.store, &pq).await?;
+    let store = &opened.store;
     let sid = store.id;
     let (parts, body) = req.into_parts();
     let ok = |v: Value| Ok(json_reply(StatusCode::OK, &v));
     match parsed.route {
         Route::Folders => {
-            let fs = node.db(move |s| s.folders(sid)).await?;
-            ok(Value::Array(fs.iter().map(folder_json).collect()))
+            let fs = node.db(move |s| s.folder_statuses(sid)).await?;
+            ok(Value::Array(fs.iter().map(folder_status_json).collect()))
         }
+        Route::Folder(id) => {
+            folder_in(node, store, id).await?;
+            let f = node
+                .db(move |s| s.folder_status(id))
+                .await?
+                .ok_or_else(|| Fail::Kc(KcErr::NOT_FOUND, format!("no folder {id}")))?;
+            ok(folder_status_json(&f))
+        }
+        Route::User => ok(user_json(
+            &opened.info,
+            &opened.object,
+            &node.settings.disabled_features,
+        )),
         Route::CreateFolder => {
-            let r: NewFolder = parse_json(&read_body(body, MAX_JSON).await?)?;
-            folder_in(node, &store, r.parent).await?;
+            let r: params::NewFolder = parse_json(&read_body(body, MAX_JSON).await?)?;
+            folder_in(node, store, r.parent).await?;
             let f = node
                 .db(move |s| s.create_folder(r.parent, &r.name, r.class.as_deref()))
                 .await?;
             Ok(json_reply(StatusCode::CREATED, &folder_json(&f)))
         }
         Route::UpdateFolder(id) => {
-            let r: FolderChange = parse_json(&read_body(body, MAX_JSON).await?)?;
-            folder_in(node, &store, id).await?;
+            let r: params::FolderChange = parse_json(&read_body(body, MAX_JSON).await?)?;
+            folder_in(node, store, id).await?;
             if let Some(p) = r.parent {
-                folder_in(node, &store, p).await?;
+                folder_in(node, store, p).await?;
             }
             let m = node
                 .db(move |s| s.update_folder(id, r.name.as_deref(), r.parent))
@@ -396,31 +499,15 @@ async fn dispatch(
             ok(json!({ "modseq": m }))
         }
         Route::DeleteFolder(id) => {
-            folder_in(node, &store, id).await?;
+            folder_in(node, store, id).await?;
             let m = node.db(move |s| s.delete_folder(id)).await?;
             ok(json!({ "modseq": m }))
         }
         Route::ListItems(id) => {
-            let f = folder_in(node, &store, id).await?;
-            let after = match route::query_param(q, "after_uid") {
-                Some(v) => v.parse::<u32>().map_err(|_| bad("bad after_uid"))?,
-                None => 0,
-            };
-            let limit = limit_param(q)?;
-            let fields: Vec<&'static str> = match route::query_param(q, "fields") {
-                None => ITEM_FIELDS.to_vec(),
-                Some(list) => {
-                    let mut v = Vec::new();
-                    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                        let known = ITEM_FIELDS
-                            .iter()
-                            .find(|k| **k == name)
-                            .ok_or_else(|| bad(format!("unknown field {name}")))?;
-                        v.push(*known);
-                    }
-                    v
-                }
-            };
+            let f = folder_in(node, store, id).await?;
+            let after = params::after_uid(q)?;
+            let limit = params::limit(q)?;
+            let fields = params::fields(q)?;
             // Rows below the UID counter read here, so the rows and the
             // Kc-Uid-Next header agree even while new mail arrives.
             let end = f.uid_next;
@@ -470,19 +557,14 @@ async fn dispatch(
             Ok(r)
         }
         Route::Append(id) => {
-            folder_in(node, &store, id).await?;
+            folder_in(node, store, id).await?;
             let defaults = node.settings.default_quota;
             let qs = node.db(move |s| s.quota_status(sid, &defaults)).await?;
             if qs.level == QuotaLevel::Hard {
                 return Err(Fail::Kc(KcErr::STORE_FULL, "hard quota reached".into()));
             }
-            let flags: Vec<String> = route::query_param(q, "flags")
-                .map(|f| f.split_whitespace().map(str::to_owned).collect())
-                .unwrap_or_default();
-            let internal_date = match route::query_param(q, "internal_date") {
-                Some(v) => v.parse::<i64>().map_err(|_| bad("bad internal_date"))?,
-                None => crate::node::now(),
-            };
+            let flags = params::flags(q);
+            let internal_date = params::internal_date(q)?.unwrap_or_else(crate::node::now);
             let raw = read_body(body, MAX_APPEND).await?;
             let a = node
                 .db(move |s| {
@@ -504,37 +586,33 @@ async fn dispatch(
             ))
         }
         Route::Fetch(id, uid) => {
-            folder_in(node, &store, id).await?;
-            let (it, raw) = node.db(move |s| s.item(id, uid)).await?;
-            let mut r = respond(StatusCode::OK, "message/rfc822", raw);
+            folder_in(node, store, id).await?;
+            let (it, b) = node.db(move |s| s.item_body(id, uid)).await?;
+            let len = b.len;
+            let mut r = match <[Piece; 1]>::try_from(b.pieces) {
+                Ok([Piece::Bytes(whole)]) => respond(StatusCode::OK, "message/rfc822", whole),
+                Ok(pieces) => stream_reply(pieces.into(), len),
+                Err(pieces) => stream_reply(pieces, len),
+            };
             r.headers_mut().insert(header::ETAG, etag_header(&it.etag));
             r.headers_mut()
                 .insert("kc-modseq", HeaderValue::from(it.modseq));
             Ok(r)
         }
         Route::Bulk(id, op) => {
-            folder_in(node, &store, id).await?;
-            let r: BulkReq = if op == BulkOp::Expunge {
-                BulkReq {
-                    uids: vec![],
-                    op: None,
-                    flags: vec![],
-                    dest: None,
-                }
-            } else {
-                parse_json(&read_body(body, MAX_JSON).await?)?
-            };
-            if r.uids.len() > MAX_ROWS {
-                return Err(bad("too many uids"));
+            folder_in(node, store, id).await?;
+            let raw = read_body(body, MAX_JSON).await?;
+            if op == BulkOp::Expunge {
+                let d = match params::expunge(&raw)? {
+                    None => node.db(move |s| s.expunge(id)).await?,
+                    Some(uids) => node.db(move |s| s.expunge_uids(id, &uids)).await?,
+                };
+                return ok(json!({ "expunged": d }));
             }
+            let r = params::bulk(&raw)?;
             match op {
                 BulkOp::Flags => {
-                    let fop = match r.op.as_deref() {
-                        Some("add") => FlagOp::Add,
-                        Some("remove") => FlagOp::Remove,
-                        Some("replace") => FlagOp::Replace,
-                        _ => return Err(bad("op must be add, remove or replace")),
-                    };
+                    let fop = params::flag_op(r.op.as_deref())?;
                     let ch = node
                         .db(move |s| s.set_flags(id, &r.uids, fop, &r.flags))
                         .await?;
@@ -546,7 +624,7 @@ async fn dispatch(
                 }
                 BulkOp::Copy | BulkOp::Move => {
                     let dest = r.dest.ok_or_else(|| bad("dest missing"))?;
-                    folder_in(node, &store, dest).await?;
+                    folder_in(node, store, dest).await?;
                     let uids = r.uids;
                     let map = if op == BulkOp::Copy {
                         node.db(move |s| s.copy_items(id, &uids, dest)).await?
@@ -564,14 +642,11 @@ async fn dispatch(
                     let d = node.db(move |s| s.delete_items(id, &uids)).await?;
                     ok(json!({ "deleted": d }))
                 }
-                BulkOp::Expunge => {
-                    let d = node.db(move |s| s.expunge(id)).await?;
-                    ok(json!({ "expunged": d }))
-                }
+                BulkOp::Expunge => Err(bad("expunge")),
             }
         }
         Route::GetObject(id, ou) => {
-            folder_in(node, &store, id).await?;
+            folder_in(node, store, id).await?;
             let (it, raw) = node.db(move |s| s.object_item(id, &ou)).await?;
             let ctype = if it.kind == ItemKind::Contact {
                 "text/vcard; charset=utf-8"
@@ -583,11 +658,9 @@ async fn dispatch(
             Ok(r)
         }
         Route::PutObject(id, ou) => {
-            let f = folder_in(node, &store, id).await?;
-            let kind = match route::query_param(q, "kind") {
-                Some(k) => ItemKind::parse(&k)
-                    .filter(|k| *k != ItemKind::Mail)
-                    .ok_or_else(|| bad("kind must be calendar, contact or task"))?,
+            let f = folder_in(node, store, id).await?;
+            let kind = match params::object_kind(q)? {
+                Some(k) => k,
                 None => kind_of_folder(&f)
                     .ok_or_else(|| bad("not a calendar, contact or task folder; give kind="))?,
             };
@@ -632,7 +705,7 @@ async fn dispatch(
             }
         }
         Route::DeleteObject(id, ou) => {
-            folder_in(node, &store, id).await?;
+            folder_in(node, store, id).await?;
             let im = if_match(&parts.headers);
             match node
                 .db(move |s| s.delete_object_item(id, &ou, im.as_deref()))
@@ -647,11 +720,18 @@ async fn dispatch(
             }
         }
         Route::Changes => {
-            let since = match route::query_param(q, "since") {
-                Some(v) => v.parse::<i64>().map_err(|_| bad("bad since"))?,
-                None => 0,
-            };
-            let limit = limit_param(q)?;
+            let since = params::since(q)?;
+            let limit = params::limit(q)?;
+            if let Some(wait) = params::wait(q)? {
+                // Subscribe before looking, so a change committed between
+                // the look and the wait still wakes us.
+                if let Some(mut rx) = node.storage.subscribe_changes(sid) {
+                    let pending = node.db(move |s| s.changes_since(sid, since, 1)).await?;
+                    if pending.is_empty() {
+                        let _ = tokio::time::timeout(wait, rx.changed()).await;
+                    }
+                }
+            }
             let (tx, body) = body::channel(4);
             let n = node.clone();
             tokio::spawn(tracing::Instrument::instrument(
@@ -699,6 +779,24 @@ async fn dispatch(
             ok(serde_json::to_value(qs).unwrap_or(Value::Null))
         }
     }
+}
+
+/// A chunked `message/rfc822` answer fed by [`stream_body`], with its
+/// Content-Length so a client can tell an aborted stream from the end.
+fn stream_reply(pieces: Vec<Piece>, len: u64) -> Response<Body> {
+    let (tx, body) = body::channel(4);
+    tokio::spawn(tracing::Instrument::instrument(
+        stream_body(ItemBody { len, pieces }, tx),
+        tracing::Span::current(),
+    ));
+    let mut r = Response::new(body);
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("message/rfc822"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    r
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ pub enum StoreRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     Folders,
+    /// One folder with its counters.
+    Folder(i64),
     CreateFolder,
     UpdateFolder(i64),
     DeleteFolder(i64),
@@ -24,6 +26,8 @@ pub enum Route {
     DeleteObject(i64, String),
     Changes,
     Quota,
+    /// The store owner's identity and features.
+    User,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +94,7 @@ pub fn parse(method: &str, rest: &str) -> Result<Parsed, RouteError> {
     let route = match (method, tail) {
         ("GET", ["folders"]) => Route::Folders,
         ("POST", ["folders"]) => Route::CreateFolder,
+        ("GET", ["folders", f]) => Route::Folder(id(f).ok_or(RouteError::NotFound)?),
         ("PATCH", ["folders", f]) => Route::UpdateFolder(id(f).ok_or(RouteError::NotFound)?),
         ("DELETE", ["folders", f]) => Route::DeleteFolder(id(f).ok_or(RouteError::NotFound)?),
         ("GET", ["folders", f, "items"]) => Route::ListItems(id(f).ok_or(RouteError::NotFound)?),
@@ -124,8 +129,9 @@ pub fn parse(method: &str, rest: &str) -> Result<Parsed, RouteError> {
         }
         ("GET", ["changes"]) => Route::Changes,
         ("GET", ["quota"]) => Route::Quota,
+        ("GET", ["user"]) => Route::User,
         (_, ["folders"] | ["folders", _] | ["folders", _, _] | ["folders", _, _, _])
-        | (_, ["changes"] | ["quota"]) => return Err(RouteError::Method),
+        | (_, ["changes"] | ["quota"] | ["user"]) => return Err(RouteError::Method),
         _ => return Err(RouteError::NotFound),
     };
     Ok(Parsed { store, route })
@@ -162,6 +168,17 @@ mod tests {
             Route::Bulk(3, BulkOp::Move)
         );
         assert_eq!(parse("PUT", "me/quota"), Err(RouteError::Method));
+        assert_eq!(parse("GET", "me/user").unwrap().route, Route::User);
+        assert_eq!(parse("POST", "me/user"), Err(RouteError::Method));
+        assert_eq!(
+            parse("GET", "me/folders/4").unwrap().route,
+            Route::Folder(4)
+        );
+        assert_eq!(parse("GET", "me/folders/x"), Err(RouteError::NotFound));
+        assert_eq!(
+            parse("POST", "me/folders/4/expunge").unwrap().route,
+            Route::Bulk(4, BulkOp::Expunge)
+        );
         assert_eq!(
             parse("GET", "me/folders/0/items"),
             Err(RouteError::NotFound)

@@ -108,6 +108,9 @@ struct Cli {
     /// Disable a feature for the user (imap, pop3, mobile)
     #[arg(long = "disable-feature", value_name = "FEATURE")]
     disable_feature: Vec<String>,
+    /// Purge items and folders soft-deleted more than DAYS days ago (0 = all)
+    #[arg(long = "purge-softdelete", value_name = "DAYS")]
+    purge_softdelete: Option<u64>,
 }
 
 const FEATURES: &[&str] = &["imap", "pop3", "mobile"];
@@ -408,6 +411,16 @@ fn run(cli: &Cli, c: &mut AdminClient, password: Option<String>) -> Result<(), E
         for u in &o.users_without_store {
             println!("\t{u}");
         }
+        return Ok(());
+    }
+    if let Some(days) = cli.purge_softdelete {
+        let p: Purged = check(
+            "purge soft-deleted items",
+            c.call("purge-softdelete", PurgeSoftdelete { days })
+                .map_err(conn_err)?,
+        )?
+        .unwrap_or_default();
+        println!("Softdelete purge done ({} items removed).", p.items);
         return Ok(());
     }
     Err(fail("No command given; see kc-admin --help"))

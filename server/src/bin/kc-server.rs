@@ -117,6 +117,11 @@ async fn run(cfg: Config, start_uid: u32) -> anyhow::Result<()> {
             signals.shutdown(),
         )));
     }
+    tasks.push(tokio::spawn(kc_server::purge::run_purge_timer(
+        node.clone(),
+        kc_server::purge::lifetime_days(&cfg),
+        signals.shutdown(),
+    )));
     let purger = {
         let node = node.clone();
         tokio::spawn(async move {

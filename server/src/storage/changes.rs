@@ -40,7 +40,15 @@ pub(super) fn record(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![store, object_type, object_id, change_type, now, folder, uid],
     )?;
-    Ok(tx.last_insert_rowid())
+    let n = tx.last_insert_rowid();
+    if let (Some(f), "item") = (folder, object_type) {
+        // The folder's HIGHESTMODSEQ: every item change in it, tombstones too.
+        tx.execute(
+            "UPDATE folders SET item_modseq = ?2 WHERE id = ?1",
+            params![f, n],
+        )?;
+    }
+    Ok(n)
 }
 
 /// Changes of a store with a number above `since`, oldest first.

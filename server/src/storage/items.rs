@@ -3,16 +3,21 @@
 //! the connection mutex; every write runs in one transaction that records its
 //! change numbers (`changes.rs`) before committing.
 //!
-//! Item bodies are BLOBs in the `items` table rather than content-addressed
-//! files: the row, its UID, the store size and the change record then commit
-//! atomically with one fsync (`synchronous = FULL`), so an acknowledged append
-//! can never be half-written and no orphan-file sweep is needed. The body is
-//! never read by the listing queries.
+//! Item bodies are BLOBs in the `items` table: the row, its UID, the store
+//! size and the change record commit atomically with one fsync
+//! (`synchronous = FULL`). With an attachment directory, large MIME part
+//! bodies of mail are the exception (`segments.rs`): they are written and
+//! fsynced as content-addressed files *before* the commit that references
+//! them, so an acknowledged append is never missing a part; a crash in
+//! between leaves only an unreferenced file, which [`gc_attachments`] and the
+//! sweep at open remove. The body is never read by the listing queries.
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use sha2::{Digest, Sha256};
 
+use super::attachments::AttachmentDir;
 use super::changes::record;
+use super::segments::{self, ItemBody, Segment};
 use super::{Folder, Result, StorageError};
 
 /// The `\Deleted` flag that `expunge` acts on (IMAP semantics).
@@ -222,14 +227,67 @@ fn etag_of(body: &[u8]) -> String {
     hex::encode(Sha256::digest(body))
 }
 
-pub fn append(c: &mut Connection, folder_id: i64, n: &NewItem<'_>, now: i64) -> Result<Appended> {
+/// Append an item. With `att`, large part bodies of a mail go to attachment
+/// files first (see the module comment for the ordering).
+pub fn append(
+    c: &mut Connection,
+    att: Option<&AttachmentDir>,
+    folder_id: i64,
+    n: &NewItem<'_>,
+    now: i64,
+) -> Result<Appended> {
+    let ranges = match att {
+        Some(_) if n.kind == ItemKind::Mail => segments::split(n.body),
+        _ => Vec::new(),
+    };
+    let mut segs = Vec::with_capacity(ranges.len());
+    if let (Some(att), false) = (att, ranges.is_empty()) {
+        // Fail before writing files when the folder is gone.
+        folder(c, folder_id)?.ok_or(StorageError::NotFound)?;
+        for r in &ranges {
+            let part = n.body.get(r.clone()).unwrap_or_default();
+            segs.push(Segment {
+                pos: r.start as u64,
+                len: part.len() as u64,
+                hash: att.put(part)?,
+            });
+        }
+    }
+    let stored = if segs.is_empty() {
+        std::borrow::Cow::Borrowed(n.body)
+    } else {
+        std::borrow::Cow::Owned(segments::skeleton(n.body, &ranges))
+    };
     let tx = c.transaction()?;
-    let a = insert(&tx, folder_id, n, now)?;
+    let a = insert(&tx, folder_id, n, &stored, now)?;
+    add_segments(&tx, a.id, &segs)?;
     tx.commit()?;
     Ok(a)
 }
 
-fn insert(tx: &Transaction<'_>, folder_id: i64, n: &NewItem<'_>, now: i64) -> Result<Appended> {
+fn add_segments(tx: &Transaction<'_>, item: i64, segs: &[Segment]) -> Result<()> {
+    for (seq, s) in segs.iter().enumerate() {
+        tx.execute(
+            "INSERT OR IGNORE INTO attachments (hash, size, refcount) VALUES (?1, ?2, 0)",
+            params![s.hash, s.len as i64],
+        )?;
+        tx.execute(
+            "INSERT INTO item_segments (item_id, seq, pos, len, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![item, seq as i64, s.pos as i64, s.len as i64, s.hash],
+        )?;
+    }
+    Ok(())
+}
+
+/// Insert the row for `n`, whose body is stored as `stored` (the whole body,
+/// or its skeleton when segments follow).
+fn insert(
+    tx: &Transaction<'_>,
+    folder_id: i64,
+    n: &NewItem<'_>,
+    stored: &[u8],
+    now: i64,
+) -> Result<Appended> {
     let f = live_folder(tx, folder_id)?;
     let uid = next_uid(tx, folder_id)?;
     let env = if n.kind == ItemKind::Mail {
@@ -258,7 +316,7 @@ fn insert(tx: &Transaction<'_>, folder_id: i64, n: &NewItem<'_>, now: i64) -> Re
             env.to,
             env.subject,
             env.message_id,
-            n.body
+            stored
         ],
     )?;
     let id = tx.last_insert_rowid();
@@ -293,30 +351,105 @@ pub fn list(c: &Connection, folder_id: i64, after_uid: u32, limit: usize) -> Res
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// A live item and its body.
-pub fn get(c: &Connection, folder_id: i64, uid: u32) -> Result<(Item, Vec<u8>)> {
-    c.query_row(
-        &format!(
-            "SELECT {ITEM_COLS}, body FROM items WHERE folder_id = ?1 AND uid = ?2 AND deleted_at IS NULL"
+/// The stored body of item `item` as pieces: the skeleton and its attachment
+/// files, opened now (under the caller's connection lock, so a purge cannot
+/// remove them before they are open).
+fn body_of(
+    c: &Connection,
+    att: Option<&AttachmentDir>,
+    item: i64,
+    stored: Vec<u8>,
+) -> Result<ItemBody> {
+    let segs: Vec<Segment> = {
+        let mut st = c.prepare_cached(
+            "SELECT pos, len, hash FROM item_segments WHERE item_id = ?1 ORDER BY seq",
+        )?;
+        let rows = st.query_map(params![item], |r| {
+            Ok(Segment {
+                pos: r.get::<_, i64>(0)?.max(0) as u64,
+                len: r.get::<_, i64>(1)?.max(0) as u64,
+                hash: r.get(2)?,
+            })
+        })?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    if segs.is_empty() {
+        return Ok(ItemBody::inline(stored));
+    }
+    let att = att.ok_or_else(|| StorageError::Io {
+        path: "attachment_path".into(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "item has attachment segments but no attachment directory is configured",
         ),
-        params![folder_id, uid],
-        |r| Ok((item_row(r)?, r.get::<_, Vec<u8>>(15)?)),
-    )
-    .optional()?
-    .ok_or(StorageError::NotFound)
+    })?;
+    segments::assemble(stored, &segs, |s| {
+        let f = att.open(&s.hash)?;
+        let len = f
+            .metadata()
+            .map_err(|source| StorageError::Io {
+                path: s.hash.clone(),
+                source,
+            })?
+            .len();
+        if len != s.len {
+            return Err(segments::short_file());
+        }
+        Ok(f)
+    })
+}
+
+/// A live item and its body as pieces.
+pub fn get_body(
+    c: &Connection,
+    att: Option<&AttachmentDir>,
+    folder_id: i64,
+    uid: u32,
+) -> Result<(Item, ItemBody)> {
+    let (it, stored) = c
+        .query_row(
+            &format!(
+                "SELECT {ITEM_COLS}, body FROM items WHERE folder_id = ?1 AND uid = ?2 AND deleted_at IS NULL"
+            ),
+            params![folder_id, uid],
+            |r| Ok((item_row(r)?, r.get::<_, Vec<u8>>(15)?)),
+        )
+        .optional()?
+        .ok_or(StorageError::NotFound)?;
+    let body = body_of(c, att, it.id, stored)?;
+    Ok((it, body))
+}
+
+/// A live item and its whole body.
+pub fn get(
+    c: &Connection,
+    att: Option<&AttachmentDir>,
+    folder_id: i64,
+    uid: u32,
+) -> Result<(Item, Vec<u8>)> {
+    let (it, body) = get_body(c, att, folder_id, uid)?;
+    Ok((it, body.into_vec()?))
 }
 
 /// A live groupware item by its iCalendar/vCard UID, with its body.
-pub fn get_by_obj_uid(c: &Connection, folder_id: i64, obj_uid: &str) -> Result<(Item, Vec<u8>)> {
-    c.query_row(
-        &format!(
-            "SELECT {ITEM_COLS}, body FROM items WHERE folder_id = ?1 AND obj_uid = ?2 AND deleted_at IS NULL"
-        ),
-        params![folder_id, obj_uid],
-        |r| Ok((item_row(r)?, r.get::<_, Vec<u8>>(15)?)),
-    )
-    .optional()?
-    .ok_or(StorageError::NotFound)
+pub fn get_by_obj_uid(
+    c: &Connection,
+    att: Option<&AttachmentDir>,
+    folder_id: i64,
+    obj_uid: &str,
+) -> Result<(Item, Vec<u8>)> {
+    let (it, stored) = c
+        .query_row(
+            &format!(
+                "SELECT {ITEM_COLS}, body FROM items WHERE folder_id = ?1 AND obj_uid = ?2 AND deleted_at IS NULL"
+            ),
+            params![folder_id, obj_uid],
+            |r| Ok((item_row(r)?, r.get::<_, Vec<u8>>(15)?)),
+        )
+        .optional()?
+        .ok_or(StorageError::NotFound)?;
+    let body = body_of(c, att, it.id, stored)?;
+    Ok((it, body.into_vec()?))
 }
 
 fn live_items(tx: &Transaction<'_>, folder_id: i64, uids: &[u32]) -> Result<Vec<Item>> {
@@ -398,6 +531,12 @@ pub fn copy(
             params![it.id, d.store_id, dest, uid],
         )?;
         let id = tx.last_insert_rowid();
+        // The copy shares the attachment files: more references, no new files.
+        tx.execute(
+            "INSERT INTO item_segments (item_id, seq, pos, len, hash) \
+             SELECT ?2, seq, pos, len, hash FROM item_segments WHERE item_id = ?1",
+            params![it.id, id],
+        )?;
         let m = record(
             &tx,
             d.store_id,
@@ -499,8 +638,14 @@ pub fn delete(c: &mut Connection, folder_id: i64, uids: &[u32], now: i64) -> Res
     Ok(out)
 }
 
-/// Soft-delete every item of the folder flagged `\Deleted` (IMAP EXPUNGE).
-pub fn expunge(c: &mut Connection, folder_id: i64, now: i64) -> Result<Vec<u32>> {
+/// Soft-delete every item of the folder flagged `\Deleted` (IMAP EXPUNGE);
+/// with `only`, just those of the given UIDs (UID EXPUNGE).
+pub fn expunge(
+    c: &mut Connection,
+    folder_id: i64,
+    only: Option<&[u32]>,
+    now: i64,
+) -> Result<Vec<u32>> {
     let tx = c.transaction()?;
     let f = live_folder(&tx, folder_id)?;
     let flagged: Vec<Item> = {
@@ -512,10 +657,11 @@ pub fn expunge(c: &mut Connection, folder_id: i64, now: i64) -> Result<Vec<u32>>
         rows.collect::<rusqlite::Result<Vec<_>>>()?
     };
     let mut out = Vec::new();
-    for it in flagged
-        .iter()
-        .filter(|it| it.flags.iter().any(|x| x == DELETED_FLAG))
-    {
+    let wanted: Option<std::collections::HashSet<u32>> = only.map(|u| u.iter().copied().collect());
+    for it in flagged.iter().filter(|it| {
+        it.flags.iter().any(|x| x == DELETED_FLAG)
+            && wanted.as_ref().is_none_or(|w| w.contains(&it.uid))
+    }) {
         soft_delete_item(&tx, f.store_id, it, now)?;
         out.push(it.uid);
     }
@@ -565,6 +711,7 @@ pub fn put_object(
                     flags: &[],
                     internal_date: now,
                 },
+                body,
                 now,
             )?;
             (a, true)
@@ -579,6 +726,11 @@ pub fn put_object(
                 Some(it.uid),
                 "modify",
                 now,
+            )?;
+            // The new body is whole; drop any segments of the old one.
+            tx.execute(
+                "DELETE FROM item_segments WHERE item_id = ?1",
+                params![it.id],
             )?;
             tx.execute(
                 "UPDATE items SET body = ?2, etag = ?3, size = ?4, modseq = ?5 WHERE id = ?1",
@@ -820,8 +972,98 @@ pub fn purge_softdeleted(c: &mut Connection, older_than: i64, now: i64) -> Resul
     Ok(n)
 }
 
+/// Remove attachment rows no item segment references any more, then their
+/// files (after the commit: a crash in between leaves files without rows,
+/// which the sweep at open removes). Returns how many were removed. Runs
+/// under the connection lock, so no append can be about to reference them.
+pub fn gc_attachments(c: &mut Connection, att: Option<&AttachmentDir>) -> Result<usize> {
+    let Some(att) = att else {
+        // Without the directory the files cannot be removed; keep the rows.
+        return Ok(0);
+    };
+    let tx = c.transaction()?;
+    let dead: Vec<String> = {
+        let mut st = tx.prepare(
+            "SELECT hash FROM attachments a WHERE NOT EXISTS \
+             (SELECT 1 FROM item_segments s WHERE s.hash = a.hash)",
+        )?;
+        let rows = st.query_map([], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    for h in &dead {
+        tx.execute("DELETE FROM attachments WHERE hash = ?1", params![h])?;
+    }
+    tx.commit()?;
+    for h in &dead {
+        match att.remove(h) {
+            Ok(()) => {}
+            Err(StorageError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(hash = %h, error = %e, "cannot remove attachment file"),
+        }
+    }
+    Ok(dead.len())
+}
+
+/// Whether `hash` names a known attachment (for the sweep at open).
+pub fn attachment_known(c: &Connection, hash: &str) -> Result<bool> {
+    Ok(c.query_row(
+        "SELECT COUNT(*) FROM attachments WHERE hash = ?1",
+        params![hash],
+        |r| r.get::<_, i64>(0),
+    )? > 0)
+}
+
+/// A folder with its live counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderStatus {
+    pub folder: Folder,
+    /// The highest change number of any item change in the folder
+    /// (tombstones included) or of the folder itself.
+    pub highest_modseq: i64,
+    /// Live items.
+    pub exists: u32,
+}
+
+/// A live folder with its counters.
+pub fn folder_status(c: &Connection, id: i64) -> Result<Option<FolderStatus>> {
+    let Some(f) = folder(c, id)? else {
+        return Ok(None);
+    };
+    let (hm, exists): (i64, i64) = c.query_row(
+        "SELECT MAX(f.change_num, f.item_modseq), \
+         (SELECT COUNT(*) FROM items i WHERE i.folder_id = f.id AND i.deleted_at IS NULL) \
+         FROM folders f WHERE f.id = ?1",
+        params![id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(Some(FolderStatus {
+        folder: f,
+        highest_modseq: hm,
+        exists: u32::try_from(exists).unwrap_or(u32::MAX),
+    }))
+}
+
+/// Every live folder of a store with its counters, by id.
+pub fn folder_statuses(c: &Connection, store: i64) -> Result<Vec<FolderStatus>> {
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {FOLDER_COLS}, MAX(f.change_num, f.item_modseq), \
+         (SELECT COUNT(*) FROM items i WHERE i.folder_id = f.id AND i.deleted_at IS NULL) \
+         FROM folders f WHERE f.store_id = ?1 AND f.deleted = 0 ORDER BY f.id"
+    ))?;
+    let rows = st.query_map(params![store], |r| {
+        Ok(FolderStatus {
+            folder: folder_row(r)?,
+            highest_modseq: r.get(8)?,
+            exists: u32::try_from(r.get::<_, i64>(9)?).unwrap_or(u32::MAX),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::attachments::AttachmentDir;
     use super::super::sqlite::SqliteStorage;
     use super::super::{ObjectData, ObjectKind, Quota, QuotaLevel, Storage, StoreType};
     use super::*;
@@ -1032,6 +1274,221 @@ Message-ID: <m1@example.org>\r\n\r\nbody\r\n";
         assert_eq!(s.store(store).unwrap().unwrap().size, 3 * n);
         assert_eq!(s.purge_softdeleted(i64::MAX).unwrap(), 1);
         assert_eq!(s.store(store).unwrap().unwrap().size, 2 * n);
+    }
+
+    fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        let mut todo = vec![dir.to_path_buf()];
+        while let Some(d) = todo.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    todo.push(p);
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
+
+    fn user_store(s: &SqliteStorage, login: &str) -> (i64, i64, i64) {
+        let u = s
+            .create_object(
+                ObjectKind::User,
+                "db",
+                login,
+                &ObjectData {
+                    login: login.into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let st = s.create_store(StoreType::Private, Some(u), login).unwrap();
+        let f = s.folders(st.id).unwrap();
+        let role = |r: &str| f.iter().find(|x| x.role.as_deref() == Some(r)).unwrap().id;
+        (st.id, role("inbox"), role("wastebasket"))
+    }
+
+    fn refcount(s: &SqliteStorage) -> Vec<(i64, i64)> {
+        let c = s.conn_for_tests();
+        let mut st = c
+            .prepare(
+                "SELECT a.refcount, (SELECT COUNT(*) FROM item_segments g WHERE g.hash = a.hash) \
+                 FROM attachments a ORDER BY a.hash",
+            )
+            .unwrap();
+        let rows = st
+            .query_map([], |r| Ok((r.get(0).unwrap(), r.get(1).unwrap())))
+            .unwrap();
+        rows.map(|r| r.unwrap()).collect()
+    }
+
+    #[test]
+    fn one_attachment_file_for_thirty_recipients() {
+        let dir = tempfile::tempdir().unwrap();
+        let att_dir = dir.path().join("att");
+        let s = SqliteStorage::open_with_attachments(&dir.path().join("kc.db"), Some(&att_dir))
+            .unwrap();
+        let att: Vec<u8> = (0..1_000_000u32).map(|i| (i * 31 % 253) as u8).collect();
+        let mut sent = Vec::new();
+        for i in 0..30 {
+            let (store, inbox, _) = user_store(&s, &format!("user{i}"));
+            // Per-recipient headers differ; the attachment is still shared.
+            let raw = segments::tests::big_message(&att, &format!("\r\nX-Rcpt: user{i}"));
+            let a = s.append_item(inbox, &mail(&raw)).unwrap();
+            assert_eq!(
+                s.store(store).unwrap().unwrap().size,
+                raw.len() as i64,
+                "quota counts the whole message"
+            );
+            sent.push((inbox, a.uid, raw));
+        }
+        assert_eq!(files_under(&att_dir).len(), 1);
+        assert_eq!(refcount(&s), vec![(30, 30)]);
+        for (inbox, uid, raw) in &sent {
+            let (it, body) = s.item(*inbox, *uid).unwrap();
+            assert_eq!(&body, raw);
+            assert_eq!(it.size, raw.len() as i64);
+            assert_eq!(it.etag, etag_of(raw));
+            assert_eq!(it.envelope.subject, "report");
+            let (_, pieces) = s.item_body(*inbox, *uid).unwrap();
+            assert_eq!(pieces.len, raw.len() as u64);
+            assert!(pieces
+                .pieces
+                .iter()
+                .any(|p| matches!(p, segments::Piece::File(..))));
+        }
+        // The database holds skeletons only.
+        let stored: i64 = s
+            .conn_for_tests()
+            .query_row("SELECT SUM(LENGTH(body)) FROM items", [], |r| r.get(0))
+            .unwrap();
+        assert!(stored < 30 * 2000, "{stored}");
+    }
+
+    #[test]
+    fn copy_purge_keep_refcounts_and_gc_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let att_dir = dir.path().join("att");
+        let s = SqliteStorage::in_memory_with_attachments(&att_dir).unwrap();
+        let (store, inbox, trash) = user_store(&s, "john");
+        let raw = segments::tests::big_message(&[7u8; 100_000], "");
+        s.append_item(inbox, &mail(&raw)).unwrap();
+        s.copy_items(inbox, &[1], trash).unwrap();
+        assert_eq!(refcount(&s), vec![(2, 2)]);
+        assert_eq!(s.item(trash, 1).unwrap().1, raw);
+        s.move_items(trash, &[1], inbox).unwrap();
+        assert_eq!(refcount(&s), vec![(2, 2)]);
+        s.delete_items(inbox, &[1]).unwrap();
+        // Soft-deleted items keep their attachment until purged.
+        assert_eq!(s.purge_softdeleted(0).unwrap(), 0);
+        assert_eq!(files_under(&att_dir).len(), 1);
+        assert_eq!(s.purge_softdeleted(i64::MAX).unwrap(), 1);
+        assert_eq!(refcount(&s), vec![(1, 1)]);
+        assert_eq!(files_under(&att_dir).len(), 1);
+        assert_eq!(s.item(inbox, 2).unwrap().1, raw);
+        s.set_flags(inbox, &[2], FlagOp::Add, &[DELETED_FLAG.to_owned()])
+            .unwrap();
+        assert_eq!(s.expunge_uids(inbox, &[1, 3]).unwrap(), Vec::<u32>::new());
+        assert_eq!(s.expunge_uids(inbox, &[2]).unwrap(), vec![2]);
+        assert_eq!(s.purge_softdeleted(i64::MAX).unwrap(), 1);
+        assert!(refcount(&s).is_empty());
+        assert!(files_under(&att_dir).is_empty());
+        assert_eq!(s.store(store).unwrap().unwrap().size, 0);
+        // Appending it again after the purge writes the file again.
+        let a = s.append_item(inbox, &mail(&raw)).unwrap();
+        assert_eq!(s.item(inbox, a.uid).unwrap().1, raw);
+        assert_eq!(files_under(&att_dir).len(), 1);
+    }
+
+    #[test]
+    fn small_messages_inline_and_no_dir_keeps_blobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let att_dir = dir.path().join("att");
+        let s = SqliteStorage::in_memory_with_attachments(&att_dir).unwrap();
+        let (_, inbox, _) = user_store(&s, "john");
+        s.append_item(inbox, &mail(MSG)).unwrap();
+        assert!(files_under(&att_dir).is_empty());
+        assert!(refcount(&s).is_empty());
+        // Without an attachment directory large messages stay whole BLOBs.
+        let s = SqliteStorage::in_memory().unwrap();
+        let (_, inbox, _) = user_store(&s, "john");
+        let raw = segments::tests::big_message(&[7u8; 100_000], "");
+        s.append_item(inbox, &mail(&raw)).unwrap();
+        assert_eq!(s.item(inbox, 1).unwrap().1, raw);
+        let stored: i64 = s
+            .conn_for_tests()
+            .query_row("SELECT LENGTH(body) FROM items", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(stored, raw.len() as i64);
+    }
+
+    #[test]
+    fn open_sweeps_tmp_and_orphan_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let att_dir = dir.path().join("att");
+        let db = dir.path().join("kc.db");
+        let raw = segments::tests::big_message(&[9u8; 100_000], "");
+        let inbox;
+        {
+            let s = SqliteStorage::open_with_attachments(&db, Some(&att_dir)).unwrap();
+            inbox = user_store(&s, "john").1;
+            s.append_item(inbox, &mail(&raw)).unwrap();
+        }
+        let a = AttachmentDir::new(&att_dir).unwrap();
+        // An append that crashed after writing its file but before the commit.
+        let orphan = a.put(b"never committed").unwrap();
+        let kept = files_under(&att_dir);
+        let tmp = kept[0].parent().unwrap().join(".tmp-0123");
+        std::fs::write(&tmp, b"partial").unwrap();
+        let s = SqliteStorage::open_with_attachments(&db, Some(&att_dir)).unwrap();
+        assert!(!a.contains(&orphan));
+        assert!(!tmp.exists());
+        assert_eq!(files_under(&att_dir).len(), 1);
+        assert_eq!(s.item(inbox, 1).unwrap().1, raw);
+        let st = s.folder_status(inbox).unwrap().unwrap();
+        assert_eq!(st.exists, 1);
+        assert!(st.highest_modseq >= s.list_items(inbox, 0, 1).unwrap()[0].modseq);
+    }
+
+    #[test]
+    fn folder_status_counts_and_highest_modseq() {
+        let s = SqliteStorage::in_memory().unwrap();
+        let (store, inbox, trash) = setup(&s);
+        let before = s.folder_status(inbox).unwrap().unwrap().highest_modseq;
+        s.append_item(inbox, &mail(MSG)).unwrap();
+        let a = s.append_item(inbox, &mail(MSG)).unwrap();
+        let st = s.folder_status(inbox).unwrap().unwrap();
+        assert_eq!((st.exists, st.highest_modseq), (2, a.modseq));
+        assert!(a.modseq > before);
+        s.move_items(inbox, &[1], trash).unwrap();
+        let st = s.folder_status(inbox).unwrap().unwrap();
+        // The tombstone of the moved item raises the source's HIGHESTMODSEQ.
+        assert_eq!(st.exists, 1);
+        assert!(st.highest_modseq > a.modseq);
+        let all = s.folder_statuses(store).unwrap();
+        let t = all.iter().find(|f| f.folder.id == trash).unwrap();
+        assert_eq!(t.exists, 1);
+        assert_eq!(all.iter().find(|f| f.folder.id == inbox).unwrap(), &st);
+    }
+
+    #[tokio::test]
+    async fn writes_wake_change_waiters() {
+        let s = std::sync::Arc::new(SqliteStorage::in_memory().unwrap());
+        let (store, inbox, _) = setup(&s);
+        let mut rx = s.subscribe_changes(store).unwrap();
+        let w = s.clone();
+        let t = tokio::task::spawn_blocking(move || w.append_item(inbox, &mail(MSG)).unwrap());
+        rx.changed().await.unwrap();
+        let a = t.await.unwrap();
+        assert_eq!(*rx.borrow(), a.modseq);
+        let other = user_store(&s, "mary").0;
+        let rx2 = s.subscribe_changes(other).unwrap();
+        s.set_flags(inbox, &[1], FlagOp::Add, &["\\Seen".to_owned()])
+            .unwrap();
+        assert!(rx.has_changed().unwrap());
+        assert!(!rx2.has_changed().unwrap());
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! Everyone = 2 as in KC), `members`, `stores`, `folders` (KC's standard set,
 //! with UIDVALIDITY and a UID counter), `changes` (one monotonically increasing
 //! change number per change, tombstones included) and `attachments`
-//! (content-addressed files under `attachment_path`), and `items` (mail,
-//! calendar, contacts, tasks; see `items.rs` for why bodies are BLOBs).
+//! (content-addressed files under `attachment_path`, referenced by
+//! `item_segments`; see `segments.rs`), and `items` (mail, calendar,
+//! contacts, tasks; see `items.rs` for why bodies are BLOBs).
 //!
 //! Durability: the connection runs with `synchronous = FULL`, so every write
 //! below is on disk when it returns (LMTP acknowledges only after that).
@@ -15,13 +16,16 @@ pub mod attachments;
 pub mod changes;
 pub mod folders;
 pub mod items;
+pub mod notify;
 pub mod quota;
 mod schema;
+pub mod segments;
 pub mod sqlite;
 
 pub use changes::Change;
-pub use items::{Appended, FlagOp, Item, ItemKind, NewItem};
+pub use items::{Appended, FlagOp, FolderStatus, Item, ItemKind, NewItem};
 pub use quota::{QuotaLevel, QuotaStatus};
+pub use segments::{ItemBody, Piece};
 
 use std::fmt;
 
@@ -246,6 +250,12 @@ pub trait Storage: Send + Sync {
     fn list_items(&self, folder: i64, after_uid: u32, limit: usize) -> Result<Vec<Item>>;
     /// A live item with its byte-exact body.
     fn item(&self, folder: i64, uid: u32) -> Result<(Item, Vec<u8>)>;
+    /// A live item with its body as pieces (skeleton slices and opened
+    /// attachment files), for streaming without one in-memory copy.
+    fn item_body(&self, folder: i64, uid: u32) -> Result<(Item, ItemBody)> {
+        let (it, body) = self.item(folder, uid)?;
+        Ok((it, ItemBody::inline(body)))
+    }
     fn set_flags(
         &self,
         folder: i64,
@@ -261,6 +271,18 @@ pub trait Storage: Send + Sync {
     fn delete_items(&self, folder: i64, uids: &[u32]) -> Result<Vec<u32>>;
     /// Soft-delete the items flagged `\Deleted`; returns their UIDs.
     fn expunge(&self, folder: i64) -> Result<Vec<u32>>;
+    /// As [`expunge`](Storage::expunge), limited to `uids` (IMAP UID EXPUNGE).
+    fn expunge_uids(&self, folder: i64, uids: &[u32]) -> Result<Vec<u32>>;
+
+    /// A live folder with its HIGHESTMODSEQ and live item count.
+    fn folder_status(&self, id: i64) -> Result<Option<FolderStatus>>;
+    /// [`folder_status`](Storage::folder_status) of every live folder of a store.
+    fn folder_statuses(&self, store: i64) -> Result<Vec<FolderStatus>>;
+    /// A receiver woken after each committed change of `store` (its value is
+    /// the latest change number); `None` when the backend cannot signal.
+    fn subscribe_changes(&self, _store: i64) -> Option<tokio::sync::watch::Receiver<i64>> {
+        None
+    }
 
     /// A groupware item by its iCalendar/vCard UID.
     fn object_item(&self, folder: i64, obj_uid: &str) -> Result<(Item, Vec<u8>)>;
@@ -279,8 +301,13 @@ pub trait Storage: Send + Sync {
 
     /// Changes of a store above `since`, oldest first, at most `limit`.
     fn changes_since(&self, store: i64, since: i64, limit: usize) -> Result<Vec<Change>>;
-    /// Remove items and folders soft-deleted before the Unix time `older_than`.
+    /// Remove items and folders soft-deleted before the Unix time `older_than`,
+    /// and the attachment files nothing references any more.
     fn purge_softdeleted(&self, older_than: i64) -> Result<usize>;
+    /// Remove attachment files no item references (done by every purge).
+    fn gc_attachments(&self) -> Result<usize> {
+        Ok(0)
+    }
 
     /// A store's size against its owner's (or the default) quota.
     fn quota_status(&self, store: i64, defaults: &Quota) -> Result<QuotaStatus> {

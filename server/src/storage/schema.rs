@@ -113,6 +113,37 @@ ALTER TABLE changes ADD COLUMN folder_id INTEGER;
 ALTER TABLE changes ADD COLUMN uid INTEGER;
 ALTER TABLE folders ADD COLUMN deleted_at INTEGER;
 "#,
+    // 3: single-instance attachments. Large MIME part bodies of a mail item are
+    // cut out of `items.body` (which then holds the skeleton) into files under
+    // `attachment_path`; `item_segments` says where they go back. The
+    // references are rows (not a counter alone) so that cascaded deletes of
+    // items or stores drop them too; `attachments.refcount` follows them by
+    // trigger, and a hash without rows is garbage. `folders.item_modseq` is
+    // the highest change number of any item change in the folder
+    // (tombstones included): IMAP HIGHESTMODSEQ; `items_live` counts a
+    // folder's live items (IMAP EXISTS) from the index alone.
+    r#"
+CREATE TABLE item_segments (
+    item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    pos INTEGER NOT NULL,
+    len INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (item_id, seq)
+);
+CREATE INDEX item_segments_hash ON item_segments (hash);
+CREATE TRIGGER item_segments_ref AFTER INSERT ON item_segments BEGIN
+    UPDATE attachments SET refcount = refcount + 1 WHERE hash = NEW.hash;
+END;
+CREATE TRIGGER item_segments_unref AFTER DELETE ON item_segments BEGIN
+    UPDATE attachments SET refcount = refcount - 1 WHERE hash = OLD.hash;
+END;
+CREATE INDEX items_live ON items (folder_id) WHERE deleted_at IS NULL;
+CREATE INDEX folders_store ON folders (store_id);
+ALTER TABLE folders ADD COLUMN item_modseq INTEGER NOT NULL DEFAULT 0;
+UPDATE folders SET item_modseq = COALESCE((SELECT MAX(change_num) FROM changes
+    WHERE changes.folder_id = folders.id AND changes.object_type = 'item'), 0);
+"#,
 ];
 
 /// Bring the database to the newest schema.

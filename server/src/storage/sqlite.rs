@@ -1,19 +1,29 @@
 //! The embedded SQLite backend: one database file per node, WAL mode.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use parking_lot::Mutex;
 use rand::RngCore;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use super::attachments::AttachmentDir;
 use super::folders::{self, FolderSpec};
+use super::notify::Notifier;
 use super::{
-    changes, items, schema, Appended, Change, FlagOp, Folder, Item, ItemKind, NewItem, Object,
-    ObjectData, ObjectKind, Quota, Result, Storage, StorageError, Store, StoreType,
+    changes, items, schema, Appended, Change, FlagOp, Folder, FolderStatus, Item, ItemBody,
+    ItemKind, NewItem, Object, ObjectData, ObjectKind, Quota, Result, Storage, StorageError, Store,
+    StoreType,
 };
 
 pub struct SqliteStorage {
     conn: Mutex<Connection>,
+    /// Where large MIME part bodies go (`attachment_path`); `None` keeps
+    /// every body whole in the database (`attachment_storage = database`).
+    attachments: Option<AttachmentDir>,
+    notifier: Notifier,
+    /// The highest change number already signalled (written under `conn`).
+    signalled: AtomicI64,
 }
 
 fn now() -> i64 {
@@ -91,8 +101,48 @@ fn map_unique(e: rusqlite::Error) -> StorageError {
 }
 
 impl SqliteStorage {
-    /// Open (creating on first start) the database and bring its schema up to date.
+    /// Open (creating on first start) the database and bring its schema up to
+    /// date; every body stays in the database.
     pub fn open(path: &Path) -> Result<SqliteStorage> {
+        Self::open_with_attachments(path, None)
+    }
+
+    /// As [`open`](Self::open), keeping large MIME part bodies once per
+    /// content hash as files under `attachments` (server.cfg
+    /// `attachment_path` with `attachment_storage = files`). Removes leftover
+    /// temporary and unreferenced attachment files.
+    pub fn open_with_attachments(path: &Path, attachments: Option<&Path>) -> Result<SqliteStorage> {
+        let s = Self::open_plain(path)?;
+        s.with_attachments(attachments)
+    }
+
+    /// A private in-memory database with an attachment directory, for tests.
+    pub fn in_memory_with_attachments(attachments: &Path) -> Result<SqliteStorage> {
+        Self::in_memory()?.with_attachments(Some(attachments))
+    }
+
+    fn with_attachments(mut self, dir: Option<&Path>) -> Result<SqliteStorage> {
+        let Some(dir) = dir else {
+            return Ok(self);
+        };
+        let att = AttachmentDir::new(dir)?;
+        {
+            let mut c = self.conn.lock();
+            let n = items::gc_attachments(&mut c, Some(&att))?;
+            let swept = att.sweep(|h| items::attachment_known(&c, h).unwrap_or(true))?;
+            if n + swept > 0 {
+                tracing::info!(
+                    unreferenced = n,
+                    orphan_files = swept,
+                    "removed stale attachment files"
+                );
+            }
+        }
+        self.attachments = Some(att);
+        Ok(self)
+    }
+
+    fn open_plain(path: &Path) -> Result<SqliteStorage> {
         if let Some(dir) = path.parent() {
             if !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir).map_err(|source| StorageError::Io {
@@ -103,6 +153,12 @@ impl SqliteStorage {
         }
         let conn = Connection::open(path)?;
         Self::init(conn)
+    }
+
+    /// The raw connection, for tests that look at tables directly.
+    #[cfg(test)]
+    pub(crate) fn conn_for_tests(&self) -> parking_lot::MutexGuard<'_, Connection> {
+        self.conn.lock()
     }
 
     /// A private in-memory database, for tests.
@@ -134,9 +190,66 @@ impl SqliteStorage {
                 params![&g[..]],
             )?;
         }
+        let last: i64 = conn.query_row(
+            "SELECT COALESCE(MAX(change_num), 0) FROM changes",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(SqliteStorage {
             conn: Mutex::new(conn),
+            attachments: None,
+            notifier: Notifier::default(),
+            signalled: AtomicI64::new(last),
         })
+    }
+
+    /// Run a write under the connection lock, then wake the long-pollers of
+    /// every store it changed (all writers pass here: API, LMTP, admin).
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Connection, Option<&AttachmentDir>) -> Result<T>,
+    ) -> Result<T> {
+        let mut c = self.conn.lock();
+        let r = f(&mut c, self.attachments.as_ref());
+        if r.is_ok() {
+            if let Err(e) = self.signal(&c) {
+                tracing::warn!(error = %e, "cannot signal store changes");
+            }
+        }
+        r
+    }
+
+    fn signal(&self, c: &Connection) -> Result<()> {
+        let from = self.signalled.load(Ordering::Relaxed);
+        if !self.notifier.has_waiters() {
+            let last: i64 = c.query_row(
+                "SELECT COALESCE(MAX(change_num), 0) FROM changes",
+                [],
+                |r| r.get(0),
+            )?;
+            self.signalled.store(last.max(from), Ordering::Relaxed);
+            return Ok(());
+        }
+        // A rowid range (the few rows of this write), grouped here: with
+        // GROUP BY the planner would scan the whole change log.
+        let mut st = c.prepare_cached(
+            "SELECT store_id, change_num FROM changes WHERE change_num > ?1 ORDER BY change_num",
+        )?;
+        let rows = st.query_map(params![from], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        let mut latest = std::collections::HashMap::new();
+        let mut top = from;
+        for row in rows {
+            let (store, m) = row?;
+            top = top.max(m);
+            latest.insert(store, m);
+        }
+        for (store, m) in latest {
+            self.notifier.notify(store, m);
+        }
+        self.signalled.store(top, Ordering::Relaxed);
+        Ok(())
     }
 
     fn create_folders(
@@ -427,49 +540,7 @@ impl Storage for SqliteStorage {
         owner: Option<i64>,
         owner_name: &str,
     ) -> Result<Store> {
-        let mut c = self.conn.lock();
-        let tx = c.transaction()?;
-        if store_type == StoreType::Public {
-            let exists: i64 = tx.query_row(
-                "SELECT COUNT(*) FROM stores WHERE store_type = 1 AND deleted = 0",
-                [],
-                |r| r.get(0),
-            )?;
-            if exists > 0 {
-                return Err(StorageError::Collision);
-            }
-        }
-        let mut guid = [0u8; 16];
-        rand::rng().fill_bytes(&mut guid);
-        let t = now();
-        tx.execute(
-            "INSERT INTO stores (guid, store_type, owner_id, owner_name, created, modified) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-            params![&guid[..], store_type as i64, owner, owner_name, t],
-        )
-        .map_err(map_unique)?;
-        let store_id = tx.last_insert_rowid();
-        let set = match store_type {
-            StoreType::Public => folders::PUBLIC,
-            _ => folders::PRIVATE,
-        };
-        let root = Self::create_folders(&tx, store_id, set)?;
-        tx.execute(
-            "UPDATE stores SET root_folder = ?1 WHERE id = ?2",
-            params![root, store_id],
-        )?;
-        tx.commit()?;
-        Ok(Store {
-            id: store_id,
-            guid,
-            store_type,
-            owner,
-            owner_name: owner_name.to_owned(),
-            root_folder: root,
-            created: t,
-            modified: t,
-            size: 0,
-        })
+        self.write(|c, _| create_store_tx(c, store_type, owner, owner_name))
     }
 
     fn orphan_stores(&self) -> Result<Vec<Store>> {
@@ -526,19 +597,19 @@ impl Storage for SqliteStorage {
     }
 
     fn create_folder(&self, parent: i64, name: &str, class: Option<&str>) -> Result<Folder> {
-        items::create_folder(&mut self.conn.lock(), parent, name, class, now())
+        self.write(|c, _| items::create_folder(c, parent, name, class, now()))
     }
 
     fn update_folder(&self, id: i64, name: Option<&str>, parent: Option<i64>) -> Result<i64> {
-        items::update_folder(&mut self.conn.lock(), id, name, parent, now())
+        self.write(|c, _| items::update_folder(c, id, name, parent, now()))
     }
 
     fn delete_folder(&self, id: i64) -> Result<i64> {
-        items::delete_folder(&mut self.conn.lock(), id, now())
+        self.write(|c, _| items::delete_folder(c, id, now()))
     }
 
     fn append_item(&self, folder: i64, item: &NewItem<'_>) -> Result<Appended> {
-        items::append(&mut self.conn.lock(), folder, item, now())
+        self.write(|c, att| items::append(c, att, folder, item, now()))
     }
 
     fn list_items(&self, folder: i64, after_uid: u32, limit: usize) -> Result<Vec<Item>> {
@@ -546,7 +617,11 @@ impl Storage for SqliteStorage {
     }
 
     fn item(&self, folder: i64, uid: u32) -> Result<(Item, Vec<u8>)> {
-        items::get(&self.conn.lock(), folder, uid)
+        items::get(&self.conn.lock(), self.attachments.as_ref(), folder, uid)
+    }
+
+    fn item_body(&self, folder: i64, uid: u32) -> Result<(Item, ItemBody)> {
+        items::get_body(&self.conn.lock(), self.attachments.as_ref(), folder, uid)
     }
 
     fn set_flags(
@@ -556,27 +631,48 @@ impl Storage for SqliteStorage {
         op: FlagOp,
         flags: &[String],
     ) -> Result<Vec<(u32, i64)>> {
-        items::set_flags(&mut self.conn.lock(), folder, uids, op, flags, now())
+        self.write(|c, _| items::set_flags(c, folder, uids, op, flags, now()))
     }
 
     fn copy_items(&self, folder: i64, uids: &[u32], dest: i64) -> Result<Vec<(u32, u32)>> {
-        items::copy(&mut self.conn.lock(), folder, uids, dest, now())
+        self.write(|c, _| items::copy(c, folder, uids, dest, now()))
     }
 
     fn move_items(&self, folder: i64, uids: &[u32], dest: i64) -> Result<Vec<(u32, u32)>> {
-        items::move_items(&mut self.conn.lock(), folder, uids, dest, now())
+        self.write(|c, _| items::move_items(c, folder, uids, dest, now()))
     }
 
     fn delete_items(&self, folder: i64, uids: &[u32]) -> Result<Vec<u32>> {
-        items::delete(&mut self.conn.lock(), folder, uids, now())
+        self.write(|c, _| items::delete(c, folder, uids, now()))
     }
 
     fn expunge(&self, folder: i64) -> Result<Vec<u32>> {
-        items::expunge(&mut self.conn.lock(), folder, now())
+        self.write(|c, _| items::expunge(c, folder, None, now()))
+    }
+
+    fn expunge_uids(&self, folder: i64, uids: &[u32]) -> Result<Vec<u32>> {
+        self.write(|c, _| items::expunge(c, folder, Some(uids), now()))
+    }
+
+    fn folder_status(&self, id: i64) -> Result<Option<FolderStatus>> {
+        items::folder_status(&self.conn.lock(), id)
+    }
+
+    fn folder_statuses(&self, store: i64) -> Result<Vec<FolderStatus>> {
+        items::folder_statuses(&self.conn.lock(), store)
+    }
+
+    fn subscribe_changes(&self, store: i64) -> Option<tokio::sync::watch::Receiver<i64>> {
+        Some(self.notifier.subscribe(store))
     }
 
     fn object_item(&self, folder: i64, obj_uid: &str) -> Result<(Item, Vec<u8>)> {
-        items::get_by_obj_uid(&self.conn.lock(), folder, obj_uid)
+        items::get_by_obj_uid(
+            &self.conn.lock(),
+            self.attachments.as_ref(),
+            folder,
+            obj_uid,
+        )
     }
 
     fn put_object_item(
@@ -587,15 +683,7 @@ impl Storage for SqliteStorage {
         body: &[u8],
         if_match: Option<&str>,
     ) -> Result<(Appended, String, bool)> {
-        items::put_object(
-            &mut self.conn.lock(),
-            folder,
-            kind,
-            obj_uid,
-            body,
-            if_match,
-            now(),
-        )
+        self.write(|c, _| items::put_object(c, folder, kind, obj_uid, body, if_match, now()))
     }
 
     fn delete_object_item(
@@ -604,7 +692,7 @@ impl Storage for SqliteStorage {
         obj_uid: &str,
         if_match: Option<&str>,
     ) -> Result<i64> {
-        items::delete_object(&mut self.conn.lock(), folder, obj_uid, if_match, now())
+        self.write(|c, _| items::delete_object(c, folder, obj_uid, if_match, now()))
     }
 
     fn changes_since(&self, store: i64, since: i64, limit: usize) -> Result<Vec<Change>> {
@@ -612,8 +700,67 @@ impl Storage for SqliteStorage {
     }
 
     fn purge_softdeleted(&self, older_than: i64) -> Result<usize> {
-        items::purge_softdeleted(&mut self.conn.lock(), older_than, now())
+        self.write(|c, att| {
+            let n = items::purge_softdeleted(c, older_than, now())?;
+            items::gc_attachments(c, att)?;
+            Ok(n)
+        })
     }
+
+    fn gc_attachments(&self) -> Result<usize> {
+        self.write(items::gc_attachments)
+    }
+}
+
+/// Create a store and its standard folders in one transaction.
+fn create_store_tx(
+    c: &mut Connection,
+    store_type: StoreType,
+    owner: Option<i64>,
+    owner_name: &str,
+) -> Result<Store> {
+    let tx = c.transaction()?;
+    if store_type == StoreType::Public {
+        let exists: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM stores WHERE store_type = 1 AND deleted = 0",
+            [],
+            |r| r.get(0),
+        )?;
+        if exists > 0 {
+            return Err(StorageError::Collision);
+        }
+    }
+    let mut guid = [0u8; 16];
+    rand::rng().fill_bytes(&mut guid);
+    let t = now();
+    tx.execute(
+        "INSERT INTO stores (guid, store_type, owner_id, owner_name, created, modified) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![&guid[..], store_type as i64, owner, owner_name, t],
+    )
+    .map_err(map_unique)?;
+    let store_id = tx.last_insert_rowid();
+    let set = match store_type {
+        StoreType::Public => folders::PUBLIC,
+        _ => folders::PRIVATE,
+    };
+    let root = SqliteStorage::create_folders(&tx, store_id, set)?;
+    tx.execute(
+        "UPDATE stores SET root_folder = ?1 WHERE id = ?2",
+        params![root, store_id],
+    )?;
+    tx.commit()?;
+    Ok(Store {
+        id: store_id,
+        guid,
+        store_type,
+        owner,
+        owner_name: owner_name.to_owned(),
+        root_folder: root,
+        created: t,
+        modified: t,
+        size: 0,
+    })
 }
 
 #[cfg(test)]
