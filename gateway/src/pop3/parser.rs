@@ -57,6 +57,9 @@ pub enum Command {
     Noop,
     /// `QUIT`.
     Quit,
+    /// `XCLIENT NAME=VALUE ...` from a trusted edge (Dovecot's form):
+    /// names upper-cased, values as sent.
+    Xclient(Vec<(String, String)>),
 }
 
 /// A line or command that cannot be accepted; answer `-ERR` and go on.
@@ -276,6 +279,21 @@ pub fn parse_command(line: &[u8]) -> Result<Command, Pop3Error> {
             }),
             _ => Err(Pop3Error::Syntax("TOP msg lines")),
         },
+        b"XCLIENT" => {
+            let mut attrs = Vec::with_capacity(args.len());
+            for a in &args {
+                let a = std::str::from_utf8(a)
+                    .map_err(|_| Pop3Error::Syntax("XCLIENT is not UTF-8"))?;
+                let (k, v) = a
+                    .split_once('=')
+                    .ok_or(Pop3Error::Syntax("XCLIENT NAME=VALUE ..."))?;
+                attrs.push((k.to_ascii_uppercase(), v.to_owned()));
+            }
+            if attrs.is_empty() {
+                return Err(Pop3Error::Syntax("XCLIENT NAME=VALUE ..."));
+            }
+            Ok(Command::Xclient(attrs))
+        }
         _ => Err(Pop3Error::UnknownCommand),
     }
 }
@@ -310,6 +328,15 @@ mod tests {
         assert_eq!(p("RSET"), Ok(Command::Rset));
         assert_eq!(p("NOOP"), Ok(Command::Noop));
         assert_eq!(p("QUIT"), Ok(Command::Quit));
+        assert_eq!(
+            p("XCLIENT addr=192.0.2.1 PORT=4000"),
+            Ok(Command::Xclient(vec![
+                ("ADDR".into(), "192.0.2.1".into()),
+                ("PORT".into(), "4000".into())
+            ]))
+        );
+        assert!(p("XCLIENT").is_err());
+        assert!(p("XCLIENT ADDR").is_err());
         assert_eq!(
             p("AUTH"),
             Ok(Command::Auth {

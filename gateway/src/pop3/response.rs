@@ -170,6 +170,8 @@ pub struct CapaState {
     pub stls_available: bool,
     /// Plaintext login is allowed without TLS.
     pub plaintext_auth_allowed: bool,
+    /// The peer is a trusted edge that may send XCLIENT.
+    pub xclient: bool,
 }
 
 /// CAPA lines (RFC 2449), in KC's order plus PIPELINING and SASL PLAIN
@@ -185,6 +187,9 @@ pub fn capabilities(state: CapaState) -> Vec<&'static str> {
         "PIPELINING",
     ];
     if !state.authenticated {
+        if state.xclient {
+            caps.push("XCLIENT");
+        }
         if !state.tls_active && state.stls_available {
             caps.push("STLS");
         }
@@ -339,6 +344,12 @@ mod tests {
             ..Default::default()
         };
         assert!(!capabilities(post).contains(&"USER"));
+        let edge = CapaState {
+            xclient: true,
+            ..Default::default()
+        };
+        assert!(capabilities(edge).contains(&"XCLIENT"));
+        assert!(!capabilities(pre).contains(&"XCLIENT"));
     }
 
     #[test]

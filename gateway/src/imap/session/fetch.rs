@@ -1,0 +1,387 @@
+//! FETCH: attributes from the mailbox cache where possible; the body is
+//! read from the store only for ENVELOPE, BODY[STRUCTURE], BODY[...] and
+//! RFC822*, and the last message read is kept for the next FETCH.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use tokio::task::JoinHandle;
+
+use kc_server::client::{ClientError, FlagOp};
+
+use super::selected::Msg;
+use super::{CachedMsg, CmdResult, Done, Fail, Session};
+use crate::imap::protocol::{FetchAttr, ImapDate, ImapDateTime, SectionText, SequenceSet};
+use crate::imap::response::{Data, FetchItem};
+use crate::mime::{self, bodystructure, section, Envelope};
+
+/// Seconds since the epoch as an INTERNALDATE in UTC.
+pub(crate) fn imap_datetime(unix: i64) -> ImapDateTime {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let date = u16::try_from(y)
+        .ok()
+        .and_then(|y| ImapDate::new(y, m, d))
+        .unwrap_or(ImapDate {
+            year: 1970,
+            month: 1,
+            day: 1,
+        });
+    ImapDateTime {
+        date,
+        hour: (secs / 3600) as u8,
+        minute: (secs % 3600 / 60) as u8,
+        second: (secs % 60) as u8,
+        offset_minutes: 0,
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
+pub(crate) fn civil_from_days(z: i64) -> (i64, u8, u8) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn needs_body(a: &FetchAttr) -> bool {
+    !matches!(
+        a,
+        FetchAttr::Flags
+            | FetchAttr::InternalDate
+            | FetchAttr::Rfc822Size
+            | FetchAttr::Uid
+            | FetchAttr::ModSeq
+    )
+}
+
+fn sets_seen(a: &FetchAttr) -> bool {
+    matches!(
+        a,
+        FetchAttr::Rfc822 | FetchAttr::Rfc822Text | FetchAttr::BodySection { peek: false, .. }
+    )
+}
+
+impl Session {
+    /// The bodies of `uids`, in order, read ahead a few at a time (the last
+    /// message read is served from the session's one-entry cache).
+    pub(super) fn bodies(&self, uids: Vec<u32>) -> Result<Prefetch, Fail> {
+        let (folder, validity) = match &self.selected {
+            Some(s) => (s.folder, s.uid_validity),
+            None => return Err(Fail::Bad("no mailbox selected".into())),
+        };
+        let cached = self
+            .cached
+            .as_ref()
+            .filter(|c| c.folder == folder && c.uid_validity == validity)
+            .map(|c| (c.uid, c.data.clone()));
+        Ok(Prefetch {
+            store: self.store_session()?,
+            folder,
+            validity,
+            uids,
+            next: 0,
+            pending: VecDeque::new(),
+            cached,
+        })
+    }
+
+    pub(super) async fn fetch(
+        &mut self,
+        uid: bool,
+        set: SequenceSet,
+        attrs: Vec<FetchAttr>,
+        changed_since: Option<u64>,
+        _vanished: bool,
+    ) -> CmdResult {
+        self.require_selected()?;
+        if attrs
+            .iter()
+            .any(|a| matches!(a, FetchAttr::Binary { .. } | FetchAttr::BinarySize { .. }))
+        {
+            return Err(Fail::Bad("BINARY is not supported".into()));
+        }
+        if changed_since.is_some() || attrs.contains(&FetchAttr::ModSeq) {
+            self.condstore = true;
+        }
+        let condstore = self.condstore;
+        let (folder, read_only, targets) = {
+            let Some(sel) = self.selected.as_ref() else {
+                return Err(Fail::Bad("no mailbox selected".into()));
+            };
+            let idx = sel.resolve(&set, uid).map_err(|e| Fail::Bad(e.into()))?;
+            let targets: Vec<usize> = idx
+                .into_iter()
+                .filter(|&i| changed_since.is_none_or(|cs| sel.msgs[i].modseq.max(0) as u64 > cs))
+                .collect();
+            (sel.folder, sel.read_only, targets)
+        };
+        let body = attrs.iter().any(needs_body);
+        // \Seen is set in one bulk call before any reply, so the replies
+        // carry the new flags.
+        let mut seen_set = std::collections::HashSet::new();
+        if !read_only && attrs.iter().any(sets_seen) {
+            let uids: Vec<u32> = match self.selected.as_ref() {
+                Some(sel) => targets
+                    .iter()
+                    .map(|&i| &sel.msgs[i])
+                    .filter(|m| !m.has("\\Seen"))
+                    .map(|m| m.uid)
+                    .collect(),
+                None => vec![],
+            };
+            if !uids.is_empty() {
+                let store = self.store_session()?;
+                let changed = store
+                    .set_flags(folder, &uids, FlagOp::Add, &["\\Seen".to_string()])
+                    .await?;
+                if let Some(sel) = self.selected.as_mut() {
+                    for (u, modseq) in changed {
+                        if let Some(i) = sel.index_of(u) {
+                            let m = &mut sel.msgs[i];
+                            m.flags.push("\\Seen".into());
+                            m.flags.sort();
+                            m.modseq = modseq;
+                            sel.highest_modseq = sel.highest_modseq.max(modseq);
+                            seen_set.insert(u);
+                        }
+                    }
+                }
+            }
+        }
+        let todo: Vec<Msg> = match self.selected.as_ref() {
+            Some(sel) => targets
+                .iter()
+                .filter_map(|&i| sel.msgs.get(i).cloned())
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut bodies = if body {
+            Some(self.bodies(todo.iter().map(|m| m.uid).collect())?)
+        } else {
+            None
+        };
+        for (i, m) in targets.into_iter().zip(todo) {
+            let data = match bodies.as_mut() {
+                Some(pf) => match pf.next().await {
+                    Some(Ok(d)) => {
+                        self.cached = Some(pf.cache_entry(m.uid, &d));
+                        Some(d)
+                    }
+                    // Expunged by another session meanwhile: skip it.
+                    Some(Err(ClientError::NotFound)) => continue,
+                    Some(Err(e)) => return Err(e.into()),
+                    None => None,
+                },
+                None => None,
+            };
+            let items = fetch_items(
+                &m,
+                &attrs,
+                data.as_deref().map(Vec::as_slice),
+                uid,
+                condstore,
+                seen_set.contains(&m.uid),
+            );
+            Data::Fetch {
+                seq: i as u32 + 1,
+                items,
+            }
+            .serialize(&mut self.io.out);
+            self.io
+                .flush_if_big()
+                .await
+                .map_err(|_| Fail::Bad("write failed".into()))?;
+        }
+        Ok(Done::ok())
+    }
+}
+
+/// The reply items for one message, in request order (UID first when the
+/// command was UID FETCH).
+fn fetch_items(
+    m: &Msg,
+    attrs: &[FetchAttr],
+    msg: Option<&[u8]>,
+    uid_cmd: bool,
+    condstore: bool,
+    seen_changed: bool,
+) -> Vec<FetchItem> {
+    let mut items = Vec::with_capacity(attrs.len() + 2);
+    if uid_cmd {
+        items.push(FetchItem::Uid(m.uid));
+    }
+    let mut tree = None;
+    let mut has_flags = false;
+    let mut has_modseq = false;
+    for a in attrs {
+        match a {
+            FetchAttr::Uid => {
+                if !uid_cmd {
+                    items.push(FetchItem::Uid(m.uid));
+                }
+            }
+            FetchAttr::Flags => {
+                has_flags = true;
+                items.push(FetchItem::Flags(m.imap_flags()));
+            }
+            FetchAttr::InternalDate => {
+                items.push(FetchItem::InternalDate(imap_datetime(m.internal_date)))
+            }
+            FetchAttr::Rfc822Size => {
+                let size = msg.map_or(m.size.max(0) as u64, |d| d.len() as u64);
+                items.push(FetchItem::Rfc822Size(size));
+            }
+            FetchAttr::ModSeq => {
+                has_modseq = true;
+                items.push(FetchItem::ModSeq(m.modseq.max(0) as u64));
+            }
+            _ => {
+                let Some(msg) = msg else { continue };
+                match a {
+                    FetchAttr::Envelope => {
+                        items.push(FetchItem::Envelope(Box::new(Envelope::parse(msg))))
+                    }
+                    FetchAttr::Body | FetchAttr::BodyStructure => {
+                        let root = tree.get_or_insert_with(|| mime::parse(msg));
+                        let mut out = Vec::new();
+                        bodystructure::write(
+                            msg,
+                            root,
+                            matches!(a, FetchAttr::BodyStructure),
+                            &mut out,
+                        );
+                        items.push(if matches!(a, FetchAttr::BodyStructure) {
+                            FetchItem::BodyStructure(out)
+                        } else {
+                            FetchItem::Body(out)
+                        });
+                    }
+                    FetchAttr::Rfc822 => items.push(FetchItem::Rfc822(msg.to_vec())),
+                    FetchAttr::Rfc822Header => {
+                        items.push(FetchItem::Rfc822Header(section::header_block(msg).to_vec()))
+                    }
+                    FetchAttr::Rfc822Text => {
+                        items.push(FetchItem::Rfc822Text(section::text_block(msg).to_vec()))
+                    }
+                    FetchAttr::BodySection {
+                        section: sec,
+                        partial,
+                        ..
+                    } => {
+                        let bytes = if sec.part.is_empty() && sec.text.is_none() {
+                            section::partial(msg, *partial).to_vec()
+                        } else if sec.part.is_empty()
+                            && matches!(sec.text, Some(SectionText::Header))
+                        {
+                            section::partial(section::header_block(msg), *partial).to_vec()
+                        } else {
+                            let root = tree.get_or_insert_with(|| mime::parse(msg));
+                            let whole = section::extract(msg, root, sec).unwrap_or_default();
+                            section::partial(&whole, *partial).to_vec()
+                        };
+                        items.push(FetchItem::BodySection {
+                            section: sec.clone(),
+                            origin: partial.map(|p| p.origin),
+                            data: Some(bytes),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    if seen_changed && !has_flags {
+        items.push(FetchItem::Flags(m.imap_flags()));
+    }
+    if condstore && !has_modseq {
+        items.push(FetchItem::ModSeq(m.modseq.max(0) as u64));
+    }
+    items
+}
+
+/// Messages read ahead of the FETCH/SEARCH loop that consumes them: up to
+/// [`READ_AHEAD`] store requests in flight, answers taken in order.
+pub(super) struct Prefetch {
+    store: kc_server::client::Session,
+    folder: i64,
+    validity: u32,
+    uids: Vec<u32>,
+    next: usize,
+    pending: VecDeque<JoinHandle<Result<Arc<Vec<u8>>, ClientError>>>,
+    cached: Option<(u32, Arc<Vec<u8>>)>,
+}
+
+/// Store requests in flight per FETCH/SEARCH.
+const READ_AHEAD: usize = 8;
+
+impl Prefetch {
+    fn spawn(&self, uid: u32) -> JoinHandle<Result<Arc<Vec<u8>>, ClientError>> {
+        if let Some((cu, data)) = &self.cached {
+            if *cu == uid {
+                let data = data.clone();
+                return tokio::spawn(async move { Ok(data) });
+            }
+        }
+        let store = self.store.clone();
+        let folder = self.folder;
+        tokio::spawn(async move {
+            let raw = store.fetch(folder, uid).await?;
+            Ok(Arc::new(mime::normalize_crlf(&raw).into_owned()))
+        })
+    }
+
+    /// The next body in order; `None` when all were taken.
+    pub(super) async fn next(&mut self) -> Option<Result<Arc<Vec<u8>>, ClientError>> {
+        while self.pending.len() < READ_AHEAD && self.next < self.uids.len() {
+            let h = self.spawn(self.uids[self.next]);
+            self.pending.push_back(h);
+            self.next += 1;
+        }
+        let h = self.pending.pop_front()?;
+        Some(match h.await {
+            Ok(r) => r,
+            Err(e) => Err(ClientError::Protocol(format!("fetch task failed: {e}"))),
+        })
+    }
+
+    /// The session cache entry for a body this prefetch returned.
+    pub(super) fn cache_entry(&self, uid: u32, data: &Arc<Vec<u8>>) -> CachedMsg {
+        CachedMsg {
+            folder: self.folder,
+            uid_validity: self.validity,
+            uid,
+            data: data.clone(),
+        }
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        // A FETCH that fails half-way must not leave reads running.
+        for h in &self.pending {
+            h.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        let d = imap_datetime(837_596_665 - 420 * 60 + 420 * 60);
+        assert_eq!(d.unix_time(), 837_596_665);
+        assert_eq!(imap_datetime(0).to_string(), " 1-Jan-1970 00:00:00 +0000");
+    }
+}

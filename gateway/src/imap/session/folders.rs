@@ -1,0 +1,489 @@
+//! Mailbox commands: SELECT/EXAMINE, LIST, LSUB, STATUS, CREATE, DELETE,
+//! RENAME, SUBSCRIBE/UNSUBSCRIBE.
+
+use std::collections::BTreeSet;
+
+use super::mailboxes::{canonical, full_pattern, matches, Entry, Tree, DELIM};
+use super::selected::{Selected, PAGE};
+use super::subscriptions::Subscriptions;
+use super::{no, CmdResult, Done, Fail, Session};
+use crate::imap::protocol::{Flag, ListArgs, Mailbox, SelectParams, StatusItem};
+use crate::imap::response::{Data, ResponseCode, Status};
+
+/// Container class of folders created over IMAP.
+const MAIL_CLASS: &str = "IPF.Note";
+
+impl Session {
+    /// The folder tree, re-read from the store when `fresh` or unknown.
+    pub(super) async fn tree(&mut self, fresh: bool) -> Result<&Tree, Fail> {
+        if fresh || self.tree.is_none() {
+            let store = self.store_session()?;
+            let folders = store.folders().await?;
+            self.tree = Some(Tree::build(&folders, self.cfg.only_mailfolders));
+        }
+        self.tree
+            .as_ref()
+            .ok_or_else(|| Fail::Bad("no folder tree".into()))
+    }
+
+    /// Looks a mailbox up, re-reading the tree once on a miss (another
+    /// client may have created it).
+    pub(super) async fn find(&mut self, name: &str) -> Result<Option<Entry>, Fail> {
+        if let Some(e) = self.tree(false).await?.find(name) {
+            return Ok(Some(e.clone()));
+        }
+        Ok(self.tree(true).await?.find(name).cloned())
+    }
+
+    async fn subscriptions(&mut self) -> Result<&mut Subscriptions, Fail> {
+        if self.subs.is_none() {
+            let login = self.require_auth()?.login.clone();
+            let s = Subscriptions::load(&self.cfg.tmp_path, &login)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "cannot read subscriptions");
+                    no(Some(ResponseCode::ServerBug), "Cannot read subscriptions")
+                })?;
+            self.subs = Some(s);
+        }
+        self.subs
+            .as_mut()
+            .ok_or_else(|| Fail::Bad("no subscriptions".into()))
+    }
+
+    pub(super) async fn select(
+        &mut self,
+        mailbox: Mailbox,
+        params: SelectParams,
+        read_only: bool,
+    ) -> CmdResult {
+        self.require_auth()?;
+        if self.selected.take().is_some() && self.condstore {
+            self.untagged(
+                Status::Ok,
+                Some(ResponseCode::Closed),
+                "Previous mailbox closed",
+            );
+        }
+        if params.condstore || params.qresync.is_some() {
+            self.condstore = true;
+        }
+        let Some(entry) = self.find(mailbox.as_str()).await? else {
+            return Err(no(
+                Some(ResponseCode::NonExistent),
+                "Mailbox does not exist",
+            ));
+        };
+        let store = self.store_session()?;
+        let sel = Selected::open(
+            &store,
+            entry.id,
+            Mailbox::new(entry.name.clone()),
+            read_only,
+        )
+        .await?;
+        let out = &mut self.io.out;
+        let mut keywords = BTreeSet::new();
+        for m in &sel.msgs {
+            for f in &m.flags {
+                if !f.starts_with('\\') {
+                    keywords.insert(f.clone());
+                }
+            }
+        }
+        let mut flags = vec![
+            Flag::Answered,
+            Flag::Flagged,
+            Flag::Deleted,
+            Flag::Seen,
+            Flag::Draft,
+        ];
+        flags.extend(keywords.into_iter().map(Flag::Keyword));
+        Data::Flags(flags.clone()).serialize(out);
+        let perm = if read_only {
+            ResponseCode::PermanentFlags(vec![], false)
+        } else {
+            ResponseCode::PermanentFlags(flags, true)
+        };
+        let mut r = crate::imap::response::StatusResponse::untagged(Status::Ok, "Flags permitted");
+        r.code = Some(perm);
+        r.serialize(out);
+        Data::Exists(sel.exists()).serialize(out);
+        Data::Recent(0).serialize(out);
+        if let Some(i) = sel.msgs.iter().position(|m| !m.has("\\Seen")) {
+            let mut r = crate::imap::response::StatusResponse::untagged(Status::Ok, "First unseen");
+            r.code = Some(ResponseCode::Unseen(i as u32 + 1));
+            r.serialize(out);
+        }
+        for (code, text) in [
+            (ResponseCode::UidValidity(sel.uid_validity), "UIDs valid"),
+            (ResponseCode::UidNext(sel.uid_next), "Predicted next UID"),
+            (
+                ResponseCode::HighestModSeq(sel.highest_modseq.max(1) as u64),
+                "Highest",
+            ),
+        ] {
+            let mut r = crate::imap::response::StatusResponse::untagged(Status::Ok, text);
+            r.code = Some(code);
+            r.serialize(out);
+        }
+        self.selected = Some(sel);
+        self.cached = None;
+        self.ensure_watch();
+        Ok(Done {
+            code: Some(if read_only {
+                ResponseCode::ReadOnly
+            } else {
+                ResponseCode::ReadWrite
+            }),
+            text: if read_only {
+                "EXAMINE completed".into()
+            } else {
+                "SELECT completed".into()
+            },
+        })
+    }
+
+    pub(super) async fn list(&mut self, args: ListArgs) -> CmdResult {
+        self.require_auth()?;
+        let patterns: Vec<String> = args
+            .patterns
+            .iter()
+            .map(|p| full_pattern(&args.reference, p))
+            .collect();
+        if !args.extended && args.patterns.len() == 1 && args.patterns[0].is_empty() {
+            // `LIST "" ""`: the hierarchy delimiter and root.
+            Data::List {
+                lsub: false,
+                attributes: vec!["\\Noselect".into()],
+                delimiter: Some(DELIM),
+                mailbox: Mailbox::new(String::new()),
+            }
+            .serialize(&mut self.io.out);
+            return Ok(Done::ok());
+        }
+        let want_subs = args.selection.subscribed || args.returns.subscribed;
+        let subs: BTreeSet<String> = if want_subs {
+            self.subscriptions().await?.names.clone()
+        } else {
+            BTreeSet::new()
+        };
+        let entries = self.tree(true).await?.entries.clone();
+        let mut listed = Vec::new();
+        for e in &entries {
+            if !patterns.iter().any(|p| matches(p, &e.name)) {
+                continue;
+            }
+            let subscribed = subs.contains(&e.name);
+            if args.selection.subscribed && !subscribed {
+                continue;
+            }
+            let special = e.special_use();
+            if args.selection.special_use && special.is_none() {
+                continue;
+            }
+            let mut attrs = vec![if e.has_children {
+                "\\HasChildren".to_string()
+            } else {
+                "\\HasNoChildren".to_string()
+            }];
+            if let Some(s) = special {
+                attrs.push(s.to_string());
+            }
+            if want_subs && subscribed {
+                attrs.push("\\Subscribed".into());
+            }
+            Data::List {
+                lsub: false,
+                attributes: attrs,
+                delimiter: Some(DELIM),
+                mailbox: Mailbox::new(e.name.clone()),
+            }
+            .serialize(&mut self.io.out);
+            listed.push(e.clone());
+        }
+        if let Some(items) = args.returns.status {
+            for e in listed {
+                // A mailbox that vanished meanwhile is just left out.
+                if let Ok(values) = self.status_values(&e, &items).await {
+                    Data::Status {
+                        mailbox: Mailbox::new(e.name.clone()),
+                        items: values,
+                    }
+                    .serialize(&mut self.io.out);
+                }
+                self.io
+                    .flush_if_big()
+                    .await
+                    .map_err(|_| Fail::Bad("write failed".into()))?;
+            }
+        }
+        Ok(Done::ok())
+    }
+
+    pub(super) async fn lsub(&mut self, reference: &str, pattern: &str) -> CmdResult {
+        self.require_auth()?;
+        let pat = full_pattern(reference, pattern);
+        let names = self.subscriptions().await?.names.clone();
+        let tree = self.tree(true).await?.clone();
+        for n in names.iter().filter(|n| matches(&pat, n)) {
+            let attrs = match tree.find(n) {
+                Some(e) => vec![if e.has_children {
+                    "\\HasChildren".to_string()
+                } else {
+                    "\\HasNoChildren".to_string()
+                }],
+                None => vec!["\\Noselect".to_string()],
+            };
+            Data::List {
+                lsub: true,
+                attributes: attrs,
+                delimiter: Some(DELIM),
+                mailbox: Mailbox::new(n.clone()),
+            }
+            .serialize(&mut self.io.out);
+        }
+        Ok(Done::ok())
+    }
+
+    async fn status_values(
+        &mut self,
+        e: &Entry,
+        items: &[StatusItem],
+    ) -> Result<Vec<(StatusItem, u64)>, Fail> {
+        let store = self.store_session()?;
+        let info = store.folder(e.id).await?;
+        let need_list = items
+            .iter()
+            .any(|i| matches!(i, StatusItem::Unseen | StatusItem::Size));
+        let (mut unseen, mut size) = (0u64, 0u64);
+        if need_list {
+            let mut after = 0;
+            loop {
+                let l = store
+                    .list_items(e.id, after, PAGE, &["uid", "flags", "size"])
+                    .await?;
+                let n = l.items.len();
+                for i in &l.items {
+                    if !i.flags.iter().any(|f| f.eq_ignore_ascii_case("\\Seen")) {
+                        unseen += 1;
+                    }
+                    size += i.size.max(0) as u64;
+                }
+                match l.items.last() {
+                    Some(last) if n as u32 >= PAGE => after = last.uid,
+                    _ => break,
+                }
+            }
+        }
+        Ok(items
+            .iter()
+            .map(|&i| {
+                let v = match i {
+                    StatusItem::Messages => u64::from(info.exists),
+                    StatusItem::Recent => 0,
+                    StatusItem::UidNext => u64::from(info.uid_next),
+                    StatusItem::UidValidity => u64::from(info.uid_validity),
+                    StatusItem::Unseen => unseen,
+                    StatusItem::HighestModSeq => info.highest_modseq.max(1) as u64,
+                    StatusItem::Size => size,
+                };
+                (i, v)
+            })
+            .collect())
+    }
+
+    pub(super) async fn status(&mut self, mailbox: Mailbox, items: Vec<StatusItem>) -> CmdResult {
+        self.require_auth()?;
+        let Some(e) = self.find(mailbox.as_str()).await? else {
+            return Err(no(
+                Some(ResponseCode::NonExistent),
+                "Mailbox does not exist",
+            ));
+        };
+        let values = self.status_values(&e, &items).await?;
+        Data::Status {
+            mailbox: Mailbox::new(e.name.clone()),
+            items: values,
+        }
+        .serialize(&mut self.io.out);
+        Ok(Done::ok())
+    }
+
+    /// Splits a mailbox name into levels, refusing empty ones.
+    fn levels(name: &str) -> Result<Vec<&str>, Fail> {
+        let name = name.trim_end_matches(DELIM);
+        if name.is_empty() {
+            return Err(no(Some(ResponseCode::Cannot), "Invalid mailbox name"));
+        }
+        let parts: Vec<&str> = name.split(DELIM).collect();
+        if parts.iter().any(|p| p.is_empty()) {
+            return Err(no(Some(ResponseCode::Cannot), "Invalid mailbox name"));
+        }
+        Ok(parts)
+    }
+
+    /// The folder id for the parent of `levels`, creating missing levels.
+    async fn ensure_parent(&mut self, levels: &[&str]) -> Result<i64, Fail> {
+        let root = self
+            .tree(false)
+            .await?
+            .root
+            .ok_or_else(|| no(Some(ResponseCode::ServerBug), "Store has no IPM subtree"))?;
+        let mut parent = root;
+        let store = self.store_session()?;
+        for depth in 1..levels.len() {
+            let path = levels[..depth].join(&DELIM.to_string());
+            match self.find(&path).await? {
+                Some(e) => parent = e.id,
+                None => {
+                    let created = store
+                        .create_folder(parent, levels[depth - 1], MAIL_CLASS)
+                        .await?;
+                    parent = created.id;
+                    self.tree = None;
+                }
+            }
+        }
+        Ok(parent)
+    }
+
+    pub(super) async fn create(&mut self, mailbox: Mailbox) -> CmdResult {
+        self.require_auth()?;
+        let name = canonical(mailbox.as_str());
+        let levels = Self::levels(&name)?;
+        if self.find(&name).await?.is_some() {
+            return Err(no(
+                Some(ResponseCode::AlreadyExists),
+                "Mailbox already exists",
+            ));
+        }
+        let parent = self.ensure_parent(&levels).await?;
+        let leaf = levels.last().copied().unwrap_or_default();
+        let store = self.store_session()?;
+        let r = store.create_folder(parent, leaf, MAIL_CLASS).await;
+        self.tree = None;
+        match r {
+            Ok(_) => Ok(Done::ok()),
+            Err(kc_server::client::ClientError::Conflict) => Err(no(
+                Some(ResponseCode::AlreadyExists),
+                "Mailbox already exists",
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub(super) async fn delete(&mut self, mailbox: Mailbox) -> CmdResult {
+        self.require_auth()?;
+        let Some(e) = self.find(mailbox.as_str()).await? else {
+            return Err(no(
+                Some(ResponseCode::NonExistent),
+                "Mailbox does not exist",
+            ));
+        };
+        if e.role.is_some() {
+            return Err(no(
+                Some(ResponseCode::Cannot),
+                "Special folders cannot be deleted",
+            ));
+        }
+        if e.has_children {
+            return Err(no(
+                Some(ResponseCode::InUse),
+                "Mailbox has children, delete them first",
+            ));
+        }
+        if self.selected.as_ref().is_some_and(|s| s.folder == e.id) {
+            self.selected = None;
+        }
+        let store = self.store_session()?;
+        let r = store.delete_folder(e.id).await;
+        self.tree = None;
+        r?;
+        Ok(Done::ok())
+    }
+
+    pub(super) async fn rename(&mut self, from: Mailbox, to: Mailbox) -> CmdResult {
+        self.require_auth()?;
+        let Some(src) = self.find(from.as_str()).await? else {
+            return Err(no(
+                Some(ResponseCode::NonExistent),
+                "Mailbox does not exist",
+            ));
+        };
+        if src.name == "INBOX" {
+            return Err(no(
+                Some(ResponseCode::Cannot),
+                "Renaming INBOX is not supported",
+            ));
+        }
+        let to_name = canonical(to.as_str());
+        let levels = Self::levels(&to_name)?;
+        if self.find(&to_name).await?.is_some() {
+            return Err(no(
+                Some(ResponseCode::AlreadyExists),
+                "Target mailbox already exists",
+            ));
+        }
+        if to_name.starts_with(&format!("{}{DELIM}", src.name)) {
+            return Err(no(
+                Some(ResponseCode::Cannot),
+                "Cannot move a mailbox below itself",
+            ));
+        }
+        let parent = self.ensure_parent(&levels).await?;
+        let leaf = levels.last().copied().unwrap_or_default();
+        let store = self.store_session()?;
+        let r = store.update_folder(src.id, Some(leaf), Some(parent)).await;
+        self.tree = None;
+        match r {
+            Ok(_) => {}
+            Err(kc_server::client::ClientError::Conflict) => {
+                return Err(no(
+                    Some(ResponseCode::AlreadyExists),
+                    "Target mailbox already exists",
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(sel) = self.selected.as_mut() {
+            if sel.folder == src.id {
+                sel.name = Mailbox::new(to_name.clone());
+            }
+        }
+        let subs = self.subscriptions().await?;
+        if subs.rename(&src.name, &to_name, DELIM) {
+            if let Err(e) = subs.save().await {
+                tracing::warn!(error = %e, "cannot save subscriptions");
+            }
+        }
+        Ok(Done::ok())
+    }
+
+    pub(super) async fn subscribe(&mut self, mailbox: Mailbox, on: bool) -> CmdResult {
+        self.require_auth()?;
+        let name = canonical(mailbox.as_str().trim_end_matches(DELIM));
+        if name.is_empty() {
+            return Err(no(Some(ResponseCode::Cannot), "Invalid mailbox name"));
+        }
+        if on && self.find(&name).await?.is_none() {
+            return Err(no(
+                Some(ResponseCode::NonExistent),
+                "Mailbox does not exist",
+            ));
+        }
+        let subs = self.subscriptions().await?;
+        let changed = if on {
+            subs.names.insert(name)
+        } else {
+            subs.names.remove(&name)
+        };
+        if changed {
+            subs.save().await.map_err(|e| {
+                tracing::warn!(error = %e, "cannot save subscriptions");
+                no(Some(ResponseCode::ServerBug), "Cannot save subscriptions")
+            })?;
+        }
+        Ok(Done::ok())
+    }
+}

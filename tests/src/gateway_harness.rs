@@ -1,0 +1,123 @@
+//! kc-gateway for end-to-end tests: writes a gateway.cfg for one node of a
+//! [`Cluster`](crate::cluster::Cluster) (free loopback ports, the test PKI's
+//! server certificate) and runs the real binary.
+//!
+//! Include it after the cluster:
+//! ```ignore
+//! #[path = "../src/server_harness.rs"] mod server_harness;
+//! #[path = "../src/cluster.rs"] mod cluster;
+//! #[path = "../src/gateway_harness.rs"] mod gateway_harness;
+//! ```
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::cluster::Cluster;
+
+/// A running kc-gateway; killed on drop.
+pub struct GatewayProc {
+    pub dir: PathBuf,
+    pub cfg: PathBuf,
+    pub log: PathBuf,
+    pub pop3_port: u16,
+    pub pop3s_port: u16,
+    proc: kc_tests::Proc,
+}
+
+impl GatewayProc {
+    pub fn pop3_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.pop3_port))
+    }
+
+    pub fn pop3s_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.pop3s_port))
+    }
+
+    /// The gateway's log file (log_level 6) and its stderr.
+    pub fn log(&self) -> String {
+        format!(
+            "{}\n--- stderr/stdout:\n{}",
+            std::fs::read_to_string(&self.log).unwrap_or_default(),
+            self.proc.log()
+        )
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.proc.pid()
+    }
+
+    /// SIGHUP (reload settings and TLS material).
+    pub fn hup(&self) {
+        // SAFETY: kill(2) on our own child's pid with a valid signal.
+        let rc = unsafe { libc::kill(self.proc.pid() as libc::pid_t, libc::SIGHUP) };
+        assert_eq!(rc, 0, "kill -HUP failed");
+    }
+
+    /// SIGTERM and wait for the exit.
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        self.proc
+            .signal_and_wait(libc::SIGTERM, Duration::from_secs(60))
+    }
+}
+
+/// Starts kc-gateway beside `node` of the cluster, talking to it over plain
+/// HTTP; `extra` lines are added to gateway.cfg (replacing a default line
+/// of the same option).
+pub fn start_gateway(cluster: &Cluster, node: &str, extra: &[&str]) -> GatewayProc {
+    let n = cluster.node(node);
+    let pop3_port = kc_tests::free_port();
+    let pop3s_port = kc_tests::free_port();
+    let dir = cluster.base.join(format!("gateway-{node}-{pop3_port}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("gateway.log");
+    let cfg = format!(
+        "server_socket = http://127.0.0.1:{http}/kopano\n\
+         imap_listen =\n\
+         imaps_listen =\n\
+         pop3_listen = 127.0.0.1:{pop3_port}\n\
+         pop3s_listen = 127.0.0.1:{pop3s_port}\n\
+         ssl_certificate_file = {pem}\n\
+         ssl_private_key_file = {pem}\n\
+         run_as_user =\n\
+         run_as_group =\n\
+         pid_file =\n\
+         log_method = file\n\
+         log_file = {log}\n\
+         log_level = 6\n",
+        http = n.http_port,
+        pem = cluster.pki.server_pem.display(),
+        log = log.display(),
+    );
+    // An option in `extra` replaces the default line above.
+    let key = |l: &str| l.split('=').next().unwrap_or("").trim().to_owned();
+    let overridden: Vec<String> = extra.iter().map(|l| key(l)).collect();
+    let mut cfg: String = cfg
+        .lines()
+        .filter(|l| !overridden.contains(&key(l)))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for l in extra {
+        cfg.push_str(l);
+        cfg.push('\n');
+    }
+    let cfg_path = dir.join("gateway.cfg");
+    std::fs::write(&cfg_path, cfg).unwrap();
+    let mut cmd = Command::new(kc_tests::bin("kc-gateway"));
+    cmd.arg("-F").arg("-c").arg(&cfg_path);
+    let proc = kc_tests::Proc::spawn("kc-gateway", cmd, &dir);
+    let g = GatewayProc {
+        dir,
+        cfg: cfg_path,
+        log,
+        pop3_port,
+        pop3s_port,
+        proc,
+    };
+    kc_tests::wait_for_port(g.pop3_addr(), Duration::from_secs(60));
+    kc_tests::wait_for_port(g.pop3s_addr(), Duration::from_secs(60));
+    g
+}
