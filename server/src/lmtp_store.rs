@@ -165,46 +165,63 @@ impl Delivery for NodeDelivery {
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         let joined = tokio::task::spawn_blocking(move || {
             let len = i64::try_from(body.len()).unwrap_or(i64::MAX);
-            // Two RCPTs for one store get one copy and the same answer.
-            let mut done: HashMap<i64, RecipientOutcome> = HashMap::new();
-            let mut out = Vec::with_capacity(targets.len());
+            // Each store once: two RCPTs for one store get one copy and the
+            // same answer.
+            let mut outcome: HashMap<i64, RecipientOutcome> = HashMap::new();
+            let mut accepted: Vec<&Target> = Vec::new();
             for t in &targets {
-                if let Some(o) = done.get(&t.store_id) {
-                    out.push(*o);
+                if outcome.contains_key(&t.store_id) {
                     continue;
                 }
-                let outcome = match over_hard_quota(storage.as_ref(), t.store_id, &defaults, len) {
+                let o = match over_hard_quota(storage.as_ref(), t.store_id, &defaults, len) {
                     Ok(true) => RecipientOutcome::OverQuota,
                     Ok(false) => {
-                        let item = NewItem {
-                            kind: ItemKind::Mail,
-                            obj_uid: None,
-                            body: &body,
-                            flags: &[],
-                            internal_date: now,
-                        };
-                        // append_item returns after its transaction committed
-                        // (synchronous = FULL): only then may the MTA drop its copy.
-                        match storage.append_item(t.inbox, &item) {
-                            Ok(a) => {
-                                info!(login = %t.login, uid = a.uid, size = len, "delivered");
-                                RecipientOutcome::Delivered
-                            }
-                            Err(e) => {
-                                warn!(login = %t.login, error = %e, "delivery failed");
-                                RecipientOutcome::TempFail
-                            }
-                        }
+                        accepted.push(t);
+                        RecipientOutcome::Delivered
                     }
                     Err(e) => {
                         warn!(login = %t.login, error = %e, "quota check failed");
                         RecipientOutcome::TempFail
                     }
                 };
-                done.insert(t.store_id, outcome);
-                out.push(outcome);
+                outcome.insert(t.store_id, o);
             }
-            out
+            if !accepted.is_empty() {
+                let item = NewItem {
+                    kind: ItemKind::Mail,
+                    obj_uid: None,
+                    body: &body,
+                    flags: &[],
+                    internal_date: now,
+                };
+                let inboxes: Vec<i64> = accepted.iter().map(|t| t.inbox).collect();
+                // One transaction for every recipient: it returns after the
+                // commit (synchronous = FULL), and only then may the MTA drop
+                // its copy. All or nothing, so no recipient is acknowledged
+                // for a copy that is not on disk.
+                match storage.append_item_many(&inboxes, &item) {
+                    Ok(done) => {
+                        for (t, a) in accepted.iter().zip(done) {
+                            info!(login = %t.login, uid = a.uid, size = len, "delivered");
+                        }
+                    }
+                    Err(e) => {
+                        warn!(error = %e, recipients = accepted.len(), "delivery failed");
+                        for t in &accepted {
+                            outcome.insert(t.store_id, RecipientOutcome::TempFail);
+                        }
+                    }
+                }
+            }
+            targets
+                .iter()
+                .map(|t| {
+                    outcome
+                        .get(&t.store_id)
+                        .copied()
+                        .unwrap_or(RecipientOutcome::TempFail)
+                })
+                .collect::<Vec<_>>()
         })
         .await;
         match joined {

@@ -236,14 +236,30 @@ pub fn append(
     n: &NewItem<'_>,
     now: i64,
 ) -> Result<Appended> {
+    let mut v = append_many(c, att, &[folder_id], n, now)?;
+    v.pop().ok_or(StorageError::NotFound)
+}
+
+/// Append `n` to every folder of `folders` in one transaction: the message
+/// is split and its attachment files written once, and one commit (one
+/// fsync) covers every copy.
+pub fn append_many(
+    c: &mut Connection,
+    att: Option<&AttachmentDir>,
+    folders: &[i64],
+    n: &NewItem<'_>,
+    now: i64,
+) -> Result<Vec<Appended>> {
     let ranges = match att {
         Some(_) if n.kind == ItemKind::Mail => segments::split(n.body),
         _ => Vec::new(),
     };
     let mut segs = Vec::with_capacity(ranges.len());
     if let (Some(att), false) = (att, ranges.is_empty()) {
-        // Fail before writing files when the folder is gone.
-        folder(c, folder_id)?.ok_or(StorageError::NotFound)?;
+        // Fail before writing files when a folder is gone.
+        for f in folders {
+            folder(c, *f)?.ok_or(StorageError::NotFound)?;
+        }
         for r in &ranges {
             let part = n.body.get(r.clone()).unwrap_or_default();
             segs.push(Segment {
@@ -259,10 +275,14 @@ pub fn append(
         std::borrow::Cow::Owned(segments::skeleton(n.body, &ranges))
     };
     let tx = c.transaction()?;
-    let a = insert(&tx, folder_id, n, &stored, now)?;
-    add_segments(&tx, a.id, &segs)?;
+    let mut out = Vec::with_capacity(folders.len());
+    for f in folders {
+        let a = insert(&tx, *f, n, &stored, now)?;
+        add_segments(&tx, a.id, &segs)?;
+        out.push(a);
+    }
     tx.commit()?;
-    Ok(a)
+    Ok(out)
 }
 
 fn add_segments(tx: &Transaction<'_>, item: i64, segs: &[Segment]) -> Result<()> {

@@ -246,6 +246,11 @@ pub trait Storage: Send + Sync {
 
     /// Append an item; the folder hands out the next UID.
     fn append_item(&self, folder: i64, item: &NewItem<'_>) -> Result<Appended>;
+    /// Append the same item to several folders (LMTP with many recipients):
+    /// all or none, in one durable transaction, attachments stored once.
+    fn append_item_many(&self, folders: &[i64], item: &NewItem<'_>) -> Result<Vec<Appended>> {
+        folders.iter().map(|f| self.append_item(*f, item)).collect()
+    }
     /// Live items with `uid > after_uid`, by UID, at most `limit`.
     fn list_items(&self, folder: i64, after_uid: u32, limit: usize) -> Result<Vec<Item>>;
     /// A live item with its byte-exact body.

@@ -612,6 +612,10 @@ impl Storage for SqliteStorage {
         self.write(|c, att| items::append(c, att, folder, item, now()))
     }
 
+    fn append_item_many(&self, folders: &[i64], item: &NewItem<'_>) -> Result<Vec<Appended>> {
+        self.write(|c, att| items::append_many(c, att, folders, item, now()))
+    }
+
     fn list_items(&self, folder: i64, after_uid: u32, limit: usize) -> Result<Vec<Item>> {
         items::list(&self.conn.lock(), folder, after_uid, limit)
     }
