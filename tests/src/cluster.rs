@@ -69,13 +69,20 @@ fn user_ldif(uid: u32, u: &UserSpec) -> String {
     s
 }
 
-fn server_ldif(name: &str, http: u16, tls: u16) -> String {
+fn server_ldif(name: &str, address: &str, http: u16, tls: u16) -> String {
     format!(
         "dn: cn={name},ou=Servers,dc=example,dc=com\n\
          objectClass: device\nobjectClass: ipHost\nobjectClass: kopano-server\n\
-         cn: {name}\nipHostNumber: 127.0.0.1\nkopanoHttpPort: {http}\nkopanoSslPort: {tls}\n\
+         cn: {name}\nipHostNumber: {address}\nkopanoHttpPort: {http}\nkopanoSslPort: {tls}\n\
          kopanoContainsPublic: 0\n\n"
     )
+}
+
+/// The loopback address of the `index`th node (127.0.0.1, 127.0.0.2, ...):
+/// nodes differ by address so that per-node services on fixed ports
+/// (`node_imap_port` at the edge) can coexist on one machine.
+pub fn node_address(index: usize) -> String {
+    format!("127.0.0.{}", index + 1)
 }
 
 /// Running nodes over one LDIF directory; everything is removed on drop.
@@ -105,8 +112,13 @@ impl Cluster {
              dn: ou=Servers,dc=example,dc=com\nobjectClass: organizationalUnit\nou: Servers\n\n\
              dn: ou=People,dc=example,dc=com\nobjectClass: organizationalUnit\nou: People\n\n",
         );
-        for s in &specs {
-            ldif.push_str(&server_ldif(&s.name, s.http_port, s.tls_port));
+        for (i, s) in specs.iter().enumerate() {
+            ldif.push_str(&server_ldif(
+                &s.name,
+                &node_address(i),
+                s.http_port,
+                s.tls_port,
+            ));
         }
         for (i, u) in users.iter().enumerate() {
             ldif.push_str(&user_ldif(3000 + i as u32, u));
@@ -121,7 +133,16 @@ impl Cluster {
              ldap_server_address_attribute = ipHostNumber\n",
         )
         .unwrap();
-        for (s, (_, extra)) in specs.iter_mut().zip(nodes) {
+        for (i, (s, (_, extra))) in specs.iter_mut().zip(nodes).enumerate() {
+            if i > 0 {
+                // Also on the node's own address (redirect targets); the
+                // harness talks to 127.0.0.1. Later assignments win.
+                let a = node_address(i);
+                s.extra.extend([
+                    format!("server_listen = 127.0.0.1:{0} {a}:{0}", s.http_port),
+                    format!("server_listen_tls = 127.0.0.1:{0} {a}:{0}", s.tls_port),
+                ]);
+            }
             s.extra.extend([
                 "user_plugin = ldap".to_string(),
                 format!("user_plugin_config = {}", ldap_cfg.display()),
@@ -149,6 +170,16 @@ impl Cluster {
             .iter()
             .find(|n| n.name == name)
             .unwrap_or_else(|| panic!("no node {name}"))
+    }
+
+    /// The address the directory gives for node `name`.
+    pub fn address(&self, name: &str) -> String {
+        let i = self
+            .nodes
+            .iter()
+            .position(|n| n.name == name)
+            .unwrap_or_else(|| panic!("no node {name}"));
+        node_address(i)
     }
 
     pub fn node_mut(&mut self, name: &str) -> &mut ServerProc {
