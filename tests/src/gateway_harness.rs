@@ -20,6 +20,7 @@ use crate::cluster::Cluster;
 
 /// A running kc-gateway; killed on drop.
 pub struct GatewayProc {
+    pub address: std::net::IpAddr,
     pub dir: PathBuf,
     pub cfg: PathBuf,
     pub log: PathBuf,
@@ -30,11 +31,11 @@ pub struct GatewayProc {
 
 impl GatewayProc {
     pub fn pop3_addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.pop3_port))
+        SocketAddr::new(self.address, self.pop3_port)
     }
 
     pub fn pop3s_addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.pop3s_port))
+        SocketAddr::new(self.address, self.pop3s_port)
     }
 
     /// The gateway's log file (log_level 6) and its stderr.
@@ -68,9 +69,28 @@ impl GatewayProc {
 /// HTTP; `extra` lines are added to gateway.cfg (replacing a default line
 /// of the same option).
 pub fn start_gateway(cluster: &Cluster, node: &str, extra: &[&str]) -> GatewayProc {
+    start_gateway_at(
+        cluster,
+        node,
+        "127.0.0.1",
+        kc_tests::free_port(),
+        kc_tests::free_port(),
+        extra,
+    )
+}
+
+/// [`start_gateway`] with POP3 and POP3S on `address` and chosen ports (the
+/// edge reaches every node's gateway on the same ports, at the node's
+/// directory address).
+pub fn start_gateway_at(
+    cluster: &Cluster,
+    node: &str,
+    address: &str,
+    pop3_port: u16,
+    pop3s_port: u16,
+    extra: &[&str],
+) -> GatewayProc {
     let n = cluster.node(node);
-    let pop3_port = kc_tests::free_port();
-    let pop3s_port = kc_tests::free_port();
     let dir = cluster.base.join(format!("gateway-{node}-{pop3_port}"));
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join("gateway.log");
@@ -78,8 +98,8 @@ pub fn start_gateway(cluster: &Cluster, node: &str, extra: &[&str]) -> GatewayPr
         "server_socket = http://127.0.0.1:{http}/kopano\n\
          imap_listen =\n\
          imaps_listen =\n\
-         pop3_listen = 127.0.0.1:{pop3_port}\n\
-         pop3s_listen = 127.0.0.1:{pop3s_port}\n\
+         pop3_listen = {address}:{pop3_port}\n\
+         pop3s_listen = {address}:{pop3s_port}\n\
          ssl_certificate_file = {pem}\n\
          ssl_private_key_file = {pem}\n\
          run_as_user =\n\
@@ -110,6 +130,7 @@ pub fn start_gateway(cluster: &Cluster, node: &str, extra: &[&str]) -> GatewayPr
     cmd.arg("-F").arg("-c").arg(&cfg_path);
     let proc = kc_tests::Proc::spawn("kc-gateway", cmd, &dir);
     let g = GatewayProc {
+        address: address.parse().expect("gateway address"),
         dir,
         cfg: cfg_path,
         log,

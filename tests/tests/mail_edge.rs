@@ -1,0 +1,415 @@
+//! Issue #8's acceptance run: kc-proxy in front of two nodes (z1, z2), each
+//! with kc-server and kc-gateway, users on both, and real clients through
+//! the edge only: mbsync (isync) two-way sync of 1,000 delivered messages,
+//! offlineimap3, fetchmail over POP3S, curl over imaps:// and pop3s://, and
+//! Python's imaplib (STARTTLS, AUTHENTICATE PLAIN, IDLE woken by an LMTP
+//! delivery). A missing client fails the test.
+
+#[path = "../src/server_harness.rs"]
+mod server_harness;
+
+#[path = "../src/cluster.rs"]
+mod cluster;
+
+#[path = "../src/gateway_harness.rs"]
+mod gateway_harness;
+
+#[path = "../src/mail_stack.rs"]
+mod mail_stack;
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use cluster::*;
+use mail_stack::MailStack;
+
+fn user(login: &str, node: &str) -> UserSpec {
+    let mut u = UserSpec::new(login, node);
+    // server.cfg's default disabled_features is "imap pop3", as in KC.
+    u.extra.push("kopanoEnabledFeatures: imap".into());
+    u.extra.push("kopanoEnabledFeatures: pop3".into());
+    u
+}
+
+fn message(id: &str, to: &str) -> Vec<u8> {
+    format!(
+        "Date: Mon, 23 Nov 2026 10:00:00 +0000\r\nFrom: Sender <sender@example.net>\r\n\
+         To: {to}\r\nSubject: message {id}\r\nMessage-ID: <{id}@example.net>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nHello {to}, this is {id}.\r\n"
+    )
+    .into_bytes()
+}
+
+/// Deliver `n` messages to `login` at its node, pipelined over one LMTP session.
+fn deliver(stack: &MailStack, node: &str, login: &str, prefix: &str, n: usize) {
+    let c = &stack.cluster;
+    let rcpt = format!("{login}@example.com");
+    let mut lmtp = LmtpClient::connect(
+        c.node(node).lmtp_addr(),
+        &c.base.join(format!("lmtp-{login}-{prefix}")),
+    );
+    for i in 0..n {
+        lmtp.send("", &[&rcpt], &message(&format!("{prefix}{i}"), &rcpt));
+    }
+    for i in 0..n {
+        let r = lmtp.recv().expect("LMTP client died");
+        assert_eq!(r.data.first().map(|d| d.0), Some(250), "message {i}: {r:?}");
+    }
+    lmtp.finish();
+}
+
+fn run(cmd: &mut Command, what: &str) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{text}",
+        out.status
+    );
+    text
+}
+
+/// Runs a Python imaplib script against the edge: `IMAPS`, `IMAP` (ports),
+/// `CA`, and `PW(user)` are provided.
+fn imaplib(stack: &MailStack, script: &str) -> String {
+    let prelude = format!(
+        "import imaplib, ssl, sys\n\
+         IMAPS = {imaps}\nIMAP = {imap}\n\
+         CTX = ssl.create_default_context(cafile={ca:?})\n\
+         def PW(u): return u + '-secret'\n",
+        imaps = stack.edge.imaps,
+        imap = stack.edge.imap,
+        ca = stack.cluster.pki.ca_file.display().to_string(),
+    );
+    run(
+        Command::new(kc_tests::require_tool("python3"))
+            .arg("-c")
+            .arg(format!("{prelude}{script}")),
+        "imaplib script",
+    )
+}
+
+/// Maildir files of a folder (cur and new).
+fn maildir_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v = vec![];
+    for sub in ["cur", "new"] {
+        if let Ok(rd) = std::fs::read_dir(dir.join(sub)) {
+            v.extend(rd.flatten().map(|e| e.path()));
+        }
+    }
+    v.sort();
+    v
+}
+
+/// The `U=` UID that mbsync puts in a Maildir file name.
+fn mbsync_uid(p: &Path) -> Option<u32> {
+    let name = p.file_name()?.to_str()?;
+    let rest = &name[name.find(",U=")? + 3..];
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn maildir_flags(p: &Path) -> String {
+    let name = p.file_name().unwrap().to_string_lossy().into_owned();
+    name.rsplit_once(":2,")
+        .map(|(_, f)| f.to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn real_clients_through_the_edge_reach_their_home_node() {
+    let cluster = Cluster::start(
+        &[("z1", &[]), ("z2", &[])],
+        &[user("alice", "z1"), user("bob", "z2"), user("carol", "z2")],
+    );
+    let stack = MailStack::start(cluster, &[], &[]);
+    let c = &stack.cluster;
+    let ca = c.pki.ca_file.display().to_string();
+    deliver(&stack, "z1", "alice", "a", 1000);
+    deliver(&stack, "z2", "bob", "b", 5);
+    deliver(&stack, "z2", "carol", "c", 3);
+
+    // ---- curl over imaps:// and pop3s:// ------------------------------------
+    let curl = kc_tests::require_tool("curl");
+    let body = run(
+        Command::new(&curl).args([
+            "-sS",
+            "--cacert",
+            &ca,
+            "-u",
+            &format!("bob:{}", password("bob")),
+            &format!("imaps://localhost:{}/INBOX;UID=1", stack.edge.imaps),
+        ]),
+        "curl imaps",
+    );
+    assert!(body.contains("Message-ID: <b0@example.net>"), "{body}");
+    let list = run(
+        Command::new(&curl).args([
+            "-sS",
+            "--cacert",
+            &ca,
+            "-u",
+            &format!("alice:{}", password("alice")),
+            &format!("pop3s://localhost:{}/", stack.edge.pop3s),
+        ]),
+        "curl pop3s LIST",
+    );
+    assert_eq!(list.lines().count(), 1000, "alice's POP3 listing");
+    let retr = run(
+        Command::new(&curl).args([
+            "-sS",
+            "--cacert",
+            &ca,
+            "-u",
+            &format!("carol:{}", password("carol")),
+            &format!("pop3s://localhost:{}/2", stack.edge.pop3s),
+        ]),
+        "curl pop3s RETR",
+    );
+    assert!(retr.contains("Message-ID: <c1@example.net>"), "{retr}");
+
+    // ---- imaplib: STARTTLS, AUTHENTICATE PLAIN, home-node routing --------------
+    let out = imaplib(
+        &stack,
+        "m = imaplib.IMAP4('127.0.0.1', IMAP)\n\
+         m.starttls(CTX)\n\
+         m.login('alice', PW('alice'))\n\
+         print(m.select('INBOX')[1][0].decode())\n\
+         m.logout()\n\
+         m = imaplib.IMAP4_SSL('127.0.0.1', IMAPS, ssl_context=CTX)\n\
+         m.authenticate('PLAIN', lambda _: b'\\0bob\\0' + PW('bob').encode())\n\
+         print(m.select('INBOX')[1][0].decode())\n\
+         m.logout()\n\
+         m = imaplib.IMAP4_SSL('127.0.0.1', IMAPS, ssl_context=CTX)\n\
+         try:\n    m.login('bob', 'wrong')\n    print('LOGIN-OK')\n\
+         except imaplib.IMAP4.error as e:\n    print('LOGIN-NO')\n",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        ["1000", "5", "LOGIN-NO"],
+        "{out}\n{}",
+        stack.edge.log()
+    );
+
+    // ---- IDLE through the edge, woken by an LMTP delivery on z2 ---------------
+    let idle = format!(
+        "import socket, ssl\n\
+         ctx = ssl.create_default_context(cafile={ca:?})\n\
+         s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', {port})), server_hostname='localhost')\n\
+         f = s.makefile('rwb')\n\
+         def cmd(line):\n    f.write(line + b'\\r\\n'); f.flush()\n\
+         def until(prefix):\n    while True:\n        l = f.readline()\n        if not l: raise SystemExit('closed')\n        if l.startswith(prefix): return l\n\
+         f.readline()\n\
+         cmd(b'a LOGIN bob bob-secret'); until(b'a OK')\n\
+         cmd(b'b SELECT INBOX'); until(b'b OK')\n\
+         cmd(b'c IDLE'); until(b'+')\n\
+         print('IDLING', flush=True)\n\
+         print(until(b'* 6 EXISTS').decode().strip(), flush=True)\n\
+         cmd(b'DONE'); until(b'c OK')\n\
+         cmd(b'd LOGOUT')\n",
+        ca = ca,
+        port = stack.edge.imaps,
+    );
+    let mut py = Command::new(kc_tests::require_tool("python3"))
+        .arg("-c")
+        .arg(idle)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(py.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "IDLING");
+    deliver(&stack, "z2", "bob", "idle", 1);
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "* 6 EXISTS");
+    assert!(py.wait().unwrap().success());
+
+    // ---- fetchmail over POP3S: retrieve and delete (carol) ---------------------
+    let fm_dir = c.base.join("fetchmail");
+    let got = fm_dir.join("mail");
+    std::fs::create_dir_all(&got).unwrap();
+    let mda = fm_dir.join("mda.sh");
+    std::fs::write(
+        &mda,
+        format!(
+            "#!/bin/sh\nexec cat > \"{}/$(date +%s%N)-$$.eml\"\n",
+            got.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&mda, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let rc = fm_dir.join("fetchmailrc");
+    std::fs::write(
+        &rc,
+        format!(
+            "set no syslog\n\
+             poll localhost via 127.0.0.1 service {port} protocol pop3 uidl\n\
+             \tuser \"carol\" there with password \"{pw}\" is \"carol\" here\n\
+             \tssl sslcertck sslcertfile \"{ca}\" sslcommonname localhost\n\
+             \tmda \"{mda}\"\n\
+             \tfetchall nokeep no rewrite\n",
+            port = stack.edge.pop3s,
+            pw = password("carol"),
+            mda = mda.display(),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&rc, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let fetchmail = kc_tests::require_tool("fetchmail");
+    let fm = |home: &Path| {
+        Command::new(&fetchmail)
+            .env("HOME", home)
+            .env("FETCHMAILHOME", home)
+            .args(["-f"])
+            .arg(&rc)
+            .args(["--nodetach", "-v"])
+            .output()
+            .unwrap()
+    };
+    let o = fm(&fm_dir);
+    assert!(
+        o.status.success(),
+        "fetchmail: {}{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+        stack.edge.log()
+    );
+    let files: Vec<_> = std::fs::read_dir(&got).unwrap().flatten().collect();
+    assert_eq!(files.len(), 3);
+    // Deleted on the server: a second run finds nothing (exit 1 = no mail).
+    assert_eq!(fm(&fm_dir).status.code(), Some(1));
+    let mut carol = c.store("z2", "carol");
+    let inbox = carol.folder_id("inbox");
+    assert!(carol.list(inbox).is_empty());
+
+    // ---- offlineimap3 (bob) --------------------------------------------------
+    let oi = c.base.join("offlineimap");
+    std::fs::create_dir_all(oi.join("mail")).unwrap();
+    let oirc = oi.join("offlineimaprc");
+    std::fs::write(
+        &oirc,
+        format!(
+            "[general]\naccounts = kc\nmetadata = {dir}/meta\n\n\
+             [Account kc]\nlocalrepository = local\nremoterepository = remote\n\n\
+             [Repository local]\ntype = Maildir\nlocalfolders = {dir}/mail\n\n\
+             [Repository remote]\ntype = IMAP\nremotehost = localhost\nremoteport = {port}\n\
+             ssl = yes\nsslcacertfile = {ca}\nremoteuser = bob\nremotepass = {pw}\n\
+             folderfilter = lambda f: f == 'INBOX'\n",
+            dir = oi.display(),
+            port = stack.edge.imaps,
+            pw = password("bob"),
+        ),
+    )
+    .unwrap();
+    let offlineimap = kc_tests::require_tool("offlineimap");
+    run(
+        Command::new(&offlineimap)
+            .arg("-c")
+            .arg(&oirc)
+            .args(["-o", "-u", "basic"]),
+        "offlineimap",
+    );
+    let bob_local = maildir_files(&oi.join("mail").join("INBOX"));
+    assert_eq!(bob_local.len(), 6, "{bob_local:?}");
+
+    // ---- mbsync: 1,000 messages, then flags both ways and a local deletion ----
+    let mb = c.base.join("mbsync");
+    std::fs::create_dir_all(mb.join("mail")).unwrap();
+    let mbrc = mb.join("mbsyncrc");
+    std::fs::write(
+        &mbrc,
+        format!(
+            "IMAPAccount kc\nHost localhost\nPort {port}\nUser alice\nPass {pw}\n\
+             SSLType IMAPS\nCertificateFile {ca}\n\n\
+             IMAPStore remote\nAccount kc\n\n\
+             MaildirStore local\nPath {dir}/mail/\nInbox {dir}/mail/INBOX\n\n\
+             Channel kc\nFar :remote:\nNear :local:\nPatterns INBOX\nCreate Both\n\
+             Expunge Both\nSyncState *\nSync All\n",
+            port = stack.edge.imaps,
+            pw = password("alice"),
+            dir = mb.display(),
+        ),
+    )
+    .unwrap();
+    let mbsync = kc_tests::require_tool("mbsync");
+    let sync = || {
+        run(
+            Command::new(&mbsync)
+                .env("HOME", &mb)
+                .arg("-c")
+                .arg(&mbrc)
+                .arg("-a"),
+            "mbsync",
+        )
+    };
+    sync();
+    let inbox = mb.join("mail").join("INBOX");
+    let files = maildir_files(&inbox);
+    assert_eq!(files.len(), 1000);
+    // Locally: flag UID 10, trash UID 20. On the server: flag UID 30.
+    let find = |uid: u32| {
+        maildir_files(&inbox)
+            .into_iter()
+            .find(|p| mbsync_uid(p) == Some(uid))
+            .unwrap_or_else(|| panic!("no local file for UID {uid}"))
+    };
+    let mark = |uid: u32, flag: char| {
+        let p = find(uid);
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        let (base, flags) = name.rsplit_once(":2,").unwrap_or((&name, ""));
+        let mut f: Vec<char> = flags.chars().chain([flag]).collect();
+        f.sort();
+        f.dedup();
+        let new = inbox
+            .join("cur")
+            .join(format!("{base}:2,{}", f.iter().collect::<String>()));
+        std::fs::rename(&p, new).unwrap();
+    };
+    mark(10, 'F');
+    mark(20, 'T');
+    imaplib(
+        &stack,
+        "m = imaplib.IMAP4_SSL('127.0.0.1', IMAPS, ssl_context=CTX)\n\
+         m.login('alice', PW('alice'))\n\
+         m.select('INBOX')\n\
+         assert m.uid('STORE', '30', '+FLAGS', '(\\\\Flagged)')[0] == 'OK'\n\
+         m.logout()\n",
+    );
+    sync();
+    assert!(
+        maildir_flags(&find(30)).contains('F'),
+        "server flag reached the Maildir"
+    );
+    assert_eq!(
+        maildir_files(&inbox).len(),
+        999,
+        "the trashed message is expunged locally"
+    );
+    let flags = imaplib(
+        &stack,
+        "m = imaplib.IMAP4_SSL('127.0.0.1', IMAPS, ssl_context=CTX)\n\
+         m.login('alice', PW('alice'))\n\
+         print(m.select('INBOX')[1][0].decode())\n\
+         print(m.uid('FETCH', '10', '(FLAGS)')[1][0].decode())\n\
+         print(m.uid('SEARCH', None, 'UID', '20')[1][0].decode() or 'none')\n\
+         m.logout()\n",
+    );
+    let lines: Vec<&str> = flags.lines().collect();
+    assert_eq!(lines[0], "999", "{flags}");
+    assert!(lines[1].contains("\\Flagged"), "{flags}");
+    assert_eq!(lines[2], "none", "{flags}");
+    // A second sync with nothing changed moves nothing.
+    let again = sync();
+    assert_eq!(maildir_files(&inbox).len(), 999, "{again}");
+}
