@@ -1,14 +1,19 @@
 //! kc-gateway IMAP (issue #8) against real clients: Python's `imaplib`
-//! (scripts run with python3), raw sockets for malformed input, and mbsync
-//! (isync) for a two-way sync, over kc-server + kc-gateway processes.
+//! (scripts run with python3), raw sockets for malformed input, mbsync
+//! (isync) and offlineimap3 for two-way syncs, over kc-server + kc-gateway
+//! processes.
 //!
-//! Checked: KC expunge semantics (\Deleted until EXPUNGE, UID EXPUNGE),
-//! RFC 6851 MOVE with COPYUID, special-use LIST and hidden non-mail
-//! folders, UID/UIDVALIDITY stability across reconnects and a gateway
-//! restart (subscriptions too), IDLE seeing an LMTP delivery and another
-//! session's flag change, CONDSTORE (HIGHESTMODSEQ, CHANGEDSINCE,
-//! UNCHANGEDSINCE), a >1 MB literal with partial fetches, and BAD for
-//! malformed commands with the session carrying on.
+//! Checked: KC expunge semantics (\Deleted until EXPUNGE, UID EXPUNGE,
+//! CLOSE), RFC 6851 MOVE with COPYUID, special-use LIST, hidden non-mail
+//! folders (and `imap_only_mailfolders = no`), subscriptions (default,
+//! RENAME, persistence), UID/UIDVALIDITY stability across reconnects and a
+//! gateway restart, IDLE seeing an LMTP delivery and another session's flag
+//! change, CONDSTORE (HIGHESTMODSEQ, CHANGEDSINCE, UNCHANGEDSINCE) and
+//! QRESYNC (SELECT, live VANISHED, VANISHED (EARLIER)), a >1 MB literal with
+//! partial fetches, STARTTLS + AUTHENTICATE PLAIN, `imap_max_messagesize`,
+//! `imap_max_fail_commands`, ID x-originating-ip from a trusted edge, the
+//! `imap` feature check, BYE on shutdown, and BAD for malformed commands
+//! with the session carrying on.
 
 #[path = "../src/server_harness.rs"]
 mod server_harness;
@@ -216,6 +221,12 @@ assert b'\\Trash' in text and b'\\Drafts' in text and b'\\Junk' in text, text
 assert b'INBOX' in text, text
 # imap_only_mailfolders (default yes) hides calendar and contacts.
 assert b'Calendar' not in text and b'Contacts' not in text, text
+# Until a subscription is changed, every mail folder counts as subscribed.
+d = ok(M.lsub())
+assert any(l.endswith(b' INBOX') for l in d) and any(l.endswith(b'"Sent Items"') for l in d), d
+ok(M.unsubscribe('"Sent Items"'))
+d = ok(M.lsub())
+assert any(l.endswith(b' INBOX') for l in d) and not any(b'Sent Items' in l for l in d), d
 ok(M.create('Archive/2024'))
 d = ok(M.list('""', 'Archive*'))
 assert any(b'\\HasChildren' in l and l.endswith(b' Archive') for l in d), d
@@ -408,7 +419,7 @@ print('PASS', flush=True)
 }
 
 #[test]
-fn condstore_highestmodseq_changedsince_unchangedsince() {
+fn condstore_and_qresync() {
     let env = Env::start(&[imap_user("erin")]);
     let out = env.py(
         "erin",
@@ -441,6 +452,32 @@ d = ok(M.fetch('1:2', '(FLAGS)'))
 assert b'\\Seen' in d[0] and b'\\Seen' not in d[1], d
 typ, d = M.uid('SEARCH', None, 'MODSEQ %d' % (h0 + 1))
 assert typ == 'OK' and b'MODSEQ' in d[0], d
+# QRESYNC: a client that knew the mailbox at h0 resynchronises in one SELECT.
+u = uids(M)
+v = int(re.search(rb'UIDVALIDITY (\d+)', ok(M.status('Cs', '(UIDVALIDITY)'))[0]).group(1))
+ok(M.store('3', '+FLAGS', '(\\Deleted)'))
+ok(M.expunge())
+Q = conn()
+ok(Q.enable('QRESYNC'))
+typ, d = Q._simple_command('SELECT', 'Cs', '(QRESYNC (%d %d))' % (v, h0))
+assert typ == 'OK', (typ, d)
+Q.state = 'SELECTED'
+van = Q.untagged_responses.get('VANISHED')
+assert van == [b'(EARLIER) %d' % u[2]], (van, u)
+fetched = b' '.join(Q.untagged_responses.get('FETCH', []))
+assert b'UID %d ' % u[0] in fetched and b'UID %d ' % u[1] in fetched and b'MODSEQ' in fetched, fetched
+Q.untagged_responses.clear()
+# Live expunges reach a QRESYNC session as VANISHED, not EXPUNGE.
+ok(M.store('1', '+FLAGS', '(\\Deleted)'))
+ok(M.expunge())
+ok(Q.noop())
+assert Q.untagged_responses.get('VANISHED') == [b'%d' % u[0]], Q.untagged_responses
+assert 'EXPUNGE' not in Q.untagged_responses, Q.untagged_responses
+Q.untagged_responses.clear()
+typ, d = Q._simple_command('UID', 'FETCH', '1:*', '(FLAGS)', '(CHANGEDSINCE %d VANISHED)' % h0)
+assert typ == 'OK', (typ, d)
+van = Q.untagged_responses.get('VANISHED', [b''])[0]
+assert van.startswith(b'(EARLIER) ') and b'%d' % u[0] in van, Q.untagged_responses
 print('PASS')
 "#,
     );

@@ -711,7 +711,7 @@ pub struct CapabilityState {
 /// login is disabled on a non-TLS connection unless plaintext is allowed).
 /// After login the extensions of the issue are added: `IDLE` (when
 /// enabled), `NAMESPACE UIDPLUS MOVE CHILDREN SPECIAL-USE UNSELECT
-/// CONDSTORE`.
+/// CONDSTORE QRESYNC`.
 pub fn capabilities(state: CapabilityState) -> Vec<&'static str> {
     let mut caps = vec!["IMAP4rev1", "LITERAL+", "SASL-IR", "ID", "ENABLE"];
     if state.authenticated {
@@ -726,6 +726,7 @@ pub fn capabilities(state: CapabilityState) -> Vec<&'static str> {
             "SPECIAL-USE",
             "UNSELECT",
             "CONDSTORE",
+            "QRESYNC",
         ]);
     } else {
         if !state.tls_active && state.starttls_available {

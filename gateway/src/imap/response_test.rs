@@ -296,7 +296,7 @@ fn capability_strings() {
     };
     assert_eq!(
         capability_string(post),
-        "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE CHILDREN SPECIAL-USE UNSELECT CONDSTORE"
+        "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE CHILDREN SPECIAL-USE UNSELECT CONDSTORE QRESYNC"
     );
     assert_ne!(capability_string(post), capability_string(tls));
 }

@@ -99,9 +99,12 @@ impl Session {
         set: SequenceSet,
         attrs: Vec<FetchAttr>,
         changed_since: Option<u64>,
-        _vanished: bool,
+        vanished: bool,
     ) -> CmdResult {
         self.require_selected()?;
+        if vanished && !self.qresync {
+            return Err(Fail::Bad("VANISHED needs ENABLE QRESYNC".into()));
+        }
         if attrs
             .iter()
             .any(|a| matches!(a, FetchAttr::Binary { .. } | FetchAttr::BinarySize { .. }))
@@ -123,6 +126,15 @@ impl Session {
                 .collect();
             (sel.folder, sel.read_only, targets)
         };
+        if vanished {
+            if let Some(uids) = self.selected.as_ref().and_then(|s| s.missing(&set)) {
+                Data::Vanished {
+                    earlier: true,
+                    uids,
+                }
+                .serialize(&mut self.io.out);
+            }
+        }
         let body = attrs.iter().any(needs_body);
         // \Seen is set in one bulk call before any reply, so the replies
         // carry the new flags.

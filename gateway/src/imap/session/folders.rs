@@ -4,14 +4,25 @@
 use std::collections::BTreeSet;
 
 use super::mailboxes::{canonical, full_pattern, matches, Entry, Tree, DELIM};
-use super::selected::{Selected, PAGE};
+use super::selected::{unsolicited_items, Selected, PAGE};
 use super::subscriptions::Subscriptions;
 use super::{no, CmdResult, Done, Fail, Session};
-use crate::imap::protocol::{Flag, ListArgs, Mailbox, SelectParams, StatusItem};
+use crate::imap::protocol::{
+    Flag, ListArgs, Mailbox, SelectParams, SeqNum, SeqRange, SequenceSet, StatusItem,
+};
 use crate::imap::response::{Data, ResponseCode, Status};
 
 /// Container class of folders created over IMAP.
 const MAIL_CLASS: &str = "IPF.Note";
+/// Longest LIST/LSUB pattern (matching costs pattern × name per mailbox).
+const MAX_PATTERN: usize = 1024;
+
+fn check_pattern(p: &str) -> Result<(), Fail> {
+    if p.len() > MAX_PATTERN {
+        return Err(Fail::Bad("mailbox pattern too long".into()));
+    }
+    Ok(())
+}
 
 impl Session {
     /// The folder tree, re-read from the store when `fresh` or unknown.
@@ -38,12 +49,16 @@ impl Session {
     async fn subscriptions(&mut self) -> Result<&mut Subscriptions, Fail> {
         if self.subs.is_none() {
             let login = self.require_auth()?.login.clone();
-            let s = Subscriptions::load(&self.cfg.tmp_path, &login)
+            let mut s = Subscriptions::load(&self.cfg.tmp_path, &login)
                 .await
                 .map_err(|e| {
                     tracing::warn!(error = %e, "cannot read subscriptions");
                     no(Some(ResponseCode::ServerBug), "Cannot read subscriptions")
                 })?;
+            if s.fresh {
+                let tree = self.tree(false).await?;
+                s.names = tree.entries.iter().map(|e| e.name.clone()).collect();
+            }
             self.subs = Some(s);
         }
         self.subs
@@ -65,7 +80,12 @@ impl Session {
                 "Previous mailbox closed",
             );
         }
-        if params.condstore || params.qresync.is_some() {
+        if params.qresync.is_some() && !self.qresync {
+            return Err(Fail::Bad(
+                "QRESYNC must be enabled first (ENABLE QRESYNC)".into(),
+            ));
+        }
+        if params.condstore {
             self.condstore = true;
         }
         let Some(entry) = self.find(mailbox.as_str()).await? else {
@@ -75,13 +95,14 @@ impl Session {
             ));
         };
         let store = self.store_session()?;
-        let sel = Selected::open(
+        let mut sel = Selected::open(
             &store,
             entry.id,
             Mailbox::new(entry.name.clone()),
             read_only,
         )
         .await?;
+        sel.vanished = self.qresync;
         let out = &mut self.io.out;
         let mut keywords = BTreeSet::new();
         for m in &sel.msgs {
@@ -127,6 +148,34 @@ impl Session {
             r.code = Some(code);
             r.serialize(out);
         }
+        if let Some(q) = params
+            .qresync
+            .filter(|q| q.uid_validity == sel.uid_validity)
+        {
+            // RFC 7162 §3.2.5: what changed since the client's last state.
+            let known = q.known_uids.unwrap_or_else(|| {
+                SequenceSet(vec![SeqRange {
+                    start: SeqNum::Value(1),
+                    end: SeqNum::Star,
+                }])
+            });
+            if let Some(uids) = sel.missing(&known) {
+                Data::Vanished {
+                    earlier: true,
+                    uids,
+                }
+                .serialize(out);
+            }
+            for (i, m) in sel.msgs.iter().enumerate() {
+                if m.modseq.max(0) as u64 > q.mod_seq {
+                    Data::Fetch {
+                        seq: i as u32 + 1,
+                        items: unsolicited_items(m, true),
+                    }
+                    .serialize(out);
+                }
+            }
+        }
         self.selected = Some(sel);
         self.cached = None;
         self.ensure_watch();
@@ -146,6 +195,10 @@ impl Session {
 
     pub(super) async fn list(&mut self, args: ListArgs) -> CmdResult {
         self.require_auth()?;
+        check_pattern(&args.reference)?;
+        for p in &args.patterns {
+            check_pattern(p)?;
+        }
         let patterns: Vec<String> = args
             .patterns
             .iter()
@@ -223,6 +276,8 @@ impl Session {
 
     pub(super) async fn lsub(&mut self, reference: &str, pattern: &str) -> CmdResult {
         self.require_auth()?;
+        check_pattern(reference)?;
+        check_pattern(pattern)?;
         let pat = full_pattern(reference, pattern);
         let names = self.subscriptions().await?.names.clone();
         let tree = self.tree(true).await?.clone();
@@ -478,7 +533,7 @@ impl Session {
         } else {
             subs.names.remove(&name)
         };
-        if changed {
+        if changed || subs.fresh {
             subs.save().await.map_err(|e| {
                 tracing::warn!(error = %e, "cannot save subscriptions");
                 no(Some(ResponseCode::ServerBug), "Cannot save subscriptions")

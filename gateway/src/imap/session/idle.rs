@@ -7,7 +7,9 @@ use std::io;
 use base64::Engine;
 
 use super::io::Read;
-use super::{no, CmdResult, Fail, Flow, Session, AUTOLOGOUT, LOGIN_TIMEOUT};
+use super::{
+    no, shutting_down, CmdResult, Fail, Flow, Session, AUTOLOGOUT, KEEPALIVE, LOGIN_TIMEOUT,
+};
 use crate::imap::receiver::{Limits, Receiver, ReceiverError};
 use crate::imap::response::{ResponseCode, Status, StatusResponse};
 use crate::sasl;
@@ -16,7 +18,8 @@ use crate::sasl;
 enum Wake {
     Input,
     Eof,
-    Timeout,
+    /// No input for a keepalive interval.
+    Quiet,
     Changed,
     WatchGone,
     Shutdown,
@@ -58,6 +61,7 @@ impl Session {
         self.io.flush().await?;
         let mut shutdown = self.shutdown.clone();
         let live = !self.cfg.ignore_command_idle;
+        let started = tokio::time::Instant::now();
         loop {
             if let Some(line) = self.io.rx.next_line() {
                 let result = match line {
@@ -80,22 +84,27 @@ impl Session {
                     }
                 };
                 tokio::select! {
-                    r = self.io.read(AUTOLOGOUT) => match r {
+                    r = self.io.read(KEEPALIVE) => match r {
                         Ok(Read::Data) => Wake::Input,
                         Ok(Read::Eof) => Wake::Eof,
-                        Err(e) if e.kind() == io::ErrorKind::TimedOut => Wake::Timeout,
+                        Err(e) if e.kind() == io::ErrorKind::TimedOut => Wake::Quiet,
                         Err(e) => return Err(e),
                     },
                     w = changed => w,
-                    _ = async { shutdown.wait_for(|v| *v).await.is_ok() } => Wake::Shutdown,
+                    _ = shutting_down(&mut shutdown) => Wake::Shutdown,
                 }
             };
             match wake {
                 Wake::Input => {}
                 Wake::Eof => return Ok(Flow::Close),
-                Wake::Timeout => {
-                    self.untagged(Status::Bye, None, "Autologout; idle for too long");
-                    return Ok(Flow::Close);
+                Wake::Quiet => {
+                    if started.elapsed() >= AUTOLOGOUT {
+                        self.untagged(Status::Bye, None, "Autologout; idle for too long");
+                        return Ok(Flow::Close);
+                    }
+                    if !self.keepalive().await {
+                        return Ok(self.session_lost());
+                    }
                 }
                 Wake::Shutdown => {
                     self.untagged(Status::Bye, None, "Server shutting down");

@@ -49,6 +49,9 @@ use subscriptions::Subscriptions;
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// RFC 3501 §5.4 autologout: at least 30 minutes once authenticated.
 const AUTOLOGOUT: Duration = Duration::from_secs(31 * 60);
+/// Quiet time after which an idle session pings the node, well inside
+/// KC's smallest `session_timeout` (300 s).
+const KEEPALIVE: Duration = Duration::from_secs(120);
 /// The `client_app` the node logs for our logons.
 const CLIENT_APP: &str = "kc-gateway/imap";
 
@@ -150,6 +153,8 @@ pub(crate) struct Session {
     watch: Option<Arc<Watch>>,
     /// CONDSTORE enabled (ENABLE, SELECT (CONDSTORE), FETCH MODSEQ, ...).
     condstore: bool,
+    /// QRESYNC enabled (ENABLE QRESYNC; implies CONDSTORE).
+    qresync: bool,
     /// Consecutive failed commands.
     fails: u32,
     /// The selected mailbox changed by our own command (APPEND/COPY into
@@ -178,6 +183,7 @@ impl Session {
             subs: None,
             watch: None,
             condstore: false,
+            qresync: false,
             fails: 0,
             force_refresh: false,
             cached: None,
@@ -315,21 +321,53 @@ impl Session {
             } else {
                 LOGIN_TIMEOUT
             };
-            tokio::select! {
-                r = self.io.read(limit) => match r {
-                    Ok(Read::Data) => {}
-                    Ok(Read::Eof) => return Ok(()),
-                    Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
-                        self.untagged(Status::Bye, None, "Autologout; idle for too long");
+            let idle_since = tokio::time::Instant::now();
+            loop {
+                let slice = if self.auth.is_some() {
+                    KEEPALIVE.min(limit.saturating_sub(idle_since.elapsed()))
+                } else {
+                    limit
+                };
+                let r = tokio::select! {
+                    r = self.io.read(slice) => r,
+                    _ = shutting_down(&mut shutdown) => {
+                        self.untagged(Status::Bye, None, "Server shutting down");
                         return self.io.flush().await;
                     }
+                };
+                match r {
+                    Ok(Read::Data) => break,
+                    Ok(Read::Eof) => return Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                        if idle_since.elapsed() >= limit {
+                            self.untagged(Status::Bye, None, "Autologout; idle for too long");
+                            return self.io.flush().await;
+                        }
+                        if !self.keepalive().await {
+                            self.session_lost();
+                            return self.io.flush().await;
+                        }
+                    }
                     Err(e) => return Err(e),
-                },
-                _ = async { shutdown.wait_for(|v| *v).await.is_ok() } => {
-                    self.untagged(Status::Bye, None, "Server shutting down");
-                    return self.io.flush().await;
                 }
             }
+        }
+    }
+
+    /// Keeps the node's session of an idle client alive (it expires after
+    /// `session_timeout` without requests, like KC's MAPI keepalive pings).
+    /// False when the store session is gone.
+    async fn keepalive(&self) -> bool {
+        let Some(auth) = self.auth.as_ref() else {
+            return true;
+        };
+        match auth.store.changes(i64::MAX - 1, 1, None).await {
+            Err(ClientError::Session) => false,
+            Err(e) => {
+                tracing::debug!(error = %e, "keepalive failed");
+                true
+            }
+            Ok(_) => true,
         }
     }
 
@@ -496,8 +534,18 @@ impl Session {
                 self.require_auth()?;
                 let mut enabled = Vec::new();
                 for c in caps {
-                    if c == "CONDSTORE" {
-                        self.condstore = true;
+                    match c.as_str() {
+                        "CONDSTORE" => self.condstore = true,
+                        "QRESYNC" => {
+                            self.condstore = true;
+                            self.qresync = true;
+                            if let Some(sel) = self.selected.as_mut() {
+                                sel.vanished = true;
+                            }
+                        }
+                        _ => continue,
+                    }
+                    if !enabled.contains(&c) {
                         enabled.push(c);
                     }
                 }
@@ -681,6 +729,13 @@ impl Session {
     /// The store session, for handlers that checked authentication.
     fn store_session(&self) -> Result<StoreSession, Fail> {
         Ok(self.require_auth()?.store.clone())
+    }
+}
+
+/// Resolves when the gateway shuts down; never if the signal is gone.
+pub(crate) async fn shutting_down(rx: &mut tokio::sync::watch::Receiver<bool>) {
+    if rx.wait_for(|v| *v).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

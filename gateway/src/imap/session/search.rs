@@ -31,16 +31,19 @@ fn has_modseq(k: &SearchKey) -> bool {
     }
 }
 
-/// Case-insensitive (ASCII) substring test.
+/// Case-insensitive (ASCII) substring test. `str::contains` (two-way
+/// search) keeps hostile needles linear; invalid UTF-8 in the message only
+/// stops matches across the bad bytes.
 fn contains(hay: &[u8], needle: &str) -> bool {
-    let n = needle.as_bytes();
-    if n.is_empty() {
+    if needle.is_empty() {
         return true;
     }
-    if n.len() > hay.len() {
+    if needle.len() > hay.len() {
         return false;
     }
-    hay.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    String::from_utf8_lossy(hay)
+        .to_ascii_lowercase()
+        .contains(&needle.to_ascii_lowercase())
 }
 
 struct Ctx<'a> {

@@ -82,6 +82,8 @@ pub(crate) struct Selected {
     pub highest_modseq: i64,
     /// Store-wide change number up to which the change feed was applied.
     pub seen_change: i64,
+    /// QRESYNC is on: expunges are announced as `VANISHED uids`.
+    pub vanished: bool,
 }
 
 impl Selected {
@@ -130,6 +132,7 @@ impl Selected {
             msgs,
             highest_modseq: highest,
             seen_change: info.highest_modseq,
+            vanished: false,
         })
     }
 
@@ -303,19 +306,89 @@ impl Selected {
         }
     }
 
-    /// Removes messages by UID, writing `* n EXPUNGE` for each one cached.
+    /// Removes messages by UID, writing `* n EXPUNGE` for each one cached
+    /// (or one `* VANISHED uids` under QRESYNC).
     pub fn expunge_uids(&mut self, uids: impl DoubleEndedIterator<Item = u32>, out: &mut Vec<u8>) {
         let mut uids: Vec<u32> = uids.collect();
         uids.sort_unstable();
         uids.dedup();
+        let mut gone = Vec::new();
         // Highest first: earlier sequence numbers stay valid meanwhile.
         for uid in uids.into_iter().rev() {
             if let Some(i) = self.index_of(uid) {
                 self.msgs.remove(i);
-                Data::Expunge(i as u32 + 1).serialize(out);
+                if self.vanished {
+                    gone.push(uid);
+                } else {
+                    Data::Expunge(i as u32 + 1).serialize(out);
+                }
             }
         }
+        if !gone.is_empty() {
+            Data::Vanished {
+                earlier: false,
+                uids: SequenceSet::from_numbers(&gone),
+            }
+            .serialize(out);
+        }
     }
+
+    /// UIDs inside `set` (UIDs, `*` = the highest ever assigned) that are
+    /// not in the mailbox: what `VANISHED (EARLIER)` reports. RFC 7162 lets
+    /// this include UIDs the client never saw, so no tombstones are needed.
+    pub fn missing(&self, set: &SequenceSet) -> Option<SequenceSet> {
+        let top = self.uid_next.saturating_sub(1).max(self.max_uid());
+        let mut out: Vec<SeqRange> = Vec::new();
+        let mut ranges: Vec<(u32, u32)> = set
+            .0
+            .iter()
+            .map(|r| {
+                let (lo, hi) = r.bounds(top);
+                (lo.max(1), hi.min(top))
+            })
+            .filter(|(lo, hi)| lo <= hi)
+            .collect();
+        ranges.sort_unstable();
+        let mut last_end = 0u32;
+        for (lo, hi) in ranges {
+            let lo = lo.max(last_end.saturating_add(1));
+            if lo > hi {
+                continue;
+            }
+            last_end = hi;
+            let mut cur = lo;
+            let start = self.msgs.partition_point(|m| m.uid < lo);
+            for m in self.msgs[start..].iter().take_while(|m| m.uid <= hi) {
+                if m.uid > cur {
+                    push_range(&mut out, cur, m.uid - 1);
+                }
+                cur = m.uid.saturating_add(1);
+            }
+            if cur <= hi {
+                push_range(&mut out, cur, hi);
+            }
+        }
+        (!out.is_empty()).then_some(SequenceSet(out))
+    }
+}
+
+/// Appends `lo:hi`, merging with the previous range when adjacent.
+fn push_range(out: &mut Vec<SeqRange>, lo: u32, hi: u32) {
+    use crate::imap::protocol::SeqNum;
+    if let Some(SeqRange {
+        end: SeqNum::Value(e),
+        ..
+    }) = out.last_mut()
+    {
+        if e.checked_add(1) == Some(lo) {
+            *e = hi;
+            return;
+        }
+    }
+    out.push(SeqRange {
+        start: SeqNum::Value(lo),
+        end: SeqNum::Value(hi),
+    });
 }
 
 /// Items of an unsolicited FETCH: UID and FLAGS, plus MODSEQ under CONDSTORE.
@@ -361,6 +434,7 @@ mod tests {
                 .collect(),
             highest_modseq: 1,
             seen_change: 1,
+            vanished: false,
         }
     }
 
@@ -393,6 +467,22 @@ mod tests {
         s.expunge_uids([3u32, 9].into_iter(), &mut out);
         assert_eq!(out, b"* 3 EXPUNGE\r\n* 1 EXPUNGE\r\n");
         assert_eq!(s.max_uid(), 5);
+    }
+
+    #[test]
+    fn missing_uids() {
+        let mut s = sel(&[3, 5, 9]);
+        s.uid_next = 12;
+        assert_eq!(
+            s.missing(&set("1:*")).unwrap().to_string(),
+            "1:2,4,6:8,10:11"
+        );
+        assert_eq!(s.missing(&set("5,9")), None);
+        assert_eq!(s.missing(&set("4:6,6:7")).unwrap().to_string(), "4,6:7");
+        let mut out = Vec::new();
+        s.vanished = true;
+        s.expunge_uids([3u32, 9].into_iter(), &mut out);
+        assert_eq!(out, b"* VANISHED 3,9\r\n");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! one file per user under the gateway's `tmp_path`, one mailbox name
 //! (UTF-8) per line, replaced atomically on change. Names are kept, not
 //! folder ids, because IMAP lets a client subscribe to a name that does not
-//! exist (yet); RENAME rewrites them.
+//! exist (yet); RENAME rewrites them. A user who never changed a
+//! subscription sees every mail folder subscribed (as Dovecot's
+//! `auto = subscribe`), so LSUB-only clients show the folders at once.
 
 use std::collections::BTreeSet;
 use std::io;
@@ -18,6 +20,8 @@ const MAX_FILE: u64 = 4 * 1024 * 1024;
 pub(crate) struct Subscriptions {
     path: PathBuf,
     pub names: BTreeSet<String>,
+    /// No file existed: the user never changed a subscription.
+    pub fresh: bool,
 }
 
 fn file_name(login: &str) -> String {
@@ -36,6 +40,7 @@ impl Subscriptions {
         let dir = dir.join("kc-gateway-imap");
         let path = dir.join(file_name(login));
         let mut names = BTreeSet::new();
+        let mut fresh = false;
         match tokio::fs::metadata(&path).await {
             Ok(m) if m.len() <= MAX_FILE => {
                 let text = tokio::fs::read(&path).await?;
@@ -48,14 +53,15 @@ impl Subscriptions {
             Ok(_) => {
                 tracing::warn!(path = %path.display(), "subscription file too large; ignored");
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => fresh = true,
             Err(e) => return Err(e),
         }
-        Ok(Subscriptions { path, names })
+        Ok(Subscriptions { path, names, fresh })
     }
 
-    /// Writes the list (temporary file, then rename).
-    pub async fn save(&self) -> io::Result<()> {
+    /// Writes the list (temporary file, then rename); from then on the
+    /// list is the user's own, no longer the all-folders default.
+    pub async fn save(&mut self) -> io::Result<()> {
         if let Some(dir) = self.path.parent() {
             tokio::fs::create_dir_all(dir).await?;
         }
@@ -72,7 +78,9 @@ impl Subscriptions {
             .path
             .with_extension(format!("tmp{}", std::process::id()));
         tokio::fs::write(&tmp, text.as_bytes()).await?;
-        tokio::fs::rename(&tmp, &self.path).await
+        tokio::fs::rename(&tmp, &self.path).await?;
+        self.fresh = false;
+        Ok(())
     }
 
     /// Renames `from` and everything below it.
@@ -100,13 +108,14 @@ mod tests {
     async fn round_trip_and_rename() {
         let dir = std::env::temp_dir().join(format!("kc-subs-test-{}", std::process::id()));
         let mut s = Subscriptions::load(&dir, "Alice").await.unwrap();
-        assert!(s.names.is_empty());
+        assert!(s.names.is_empty() && s.fresh);
         s.names.insert("a".into());
         s.names.insert("a/b".into());
         s.names.insert("ab".into());
         assert!(s.rename("a", "z", '/'));
         s.save().await.unwrap();
         let t = Subscriptions::load(&dir, "alice").await.unwrap();
+        assert!(!t.fresh);
         let v: Vec<&str> = t.names.iter().map(String::as_str).collect();
         assert_eq!(v, vec!["ab", "z", "z/b"]);
         let _ = std::fs::remove_dir_all(&dir);
