@@ -20,31 +20,38 @@ edge_https=$((base + 443))
 edge_admin=$((base + 237))
 z1_http=$((base + 1236)); z1_https=$((base + 1237)); z1_lmtp=$((base + 1003))
 z2_http=$((base + 2236)); z2_https=$((base + 2237)); z2_lmtp=$((base + 2003))
+# Mail: the edge on 127.0.0.1; each node's gateway on the node's own address
+# (z1 127.0.0.1, z2 127.0.0.2) and the same ports, as the edge expects.
+edge_imap=$((base + 143)); edge_imaps=$((base + 993)); edge_pop3=$((base + 110)); edge_pop3s=$((base + 995))
+node_imap=$((base + 3143)); node_pop3=$((base + 3110))
+z1_addr=127.0.0.1; z2_addr=127.0.0.2
 
 # ---- certificates (first run only) -----------------------------------------------------
 ssl=$run/ssl
-if [ ! -f "$ssl/demoCA/cacert.pem" ]; then
+if [ ! -f "$ssl/.v2" ]; then
+  rm -rf "$ssl" "$run/sslkeys"
   "$bin/kc-certs" ca --dir "$ssl" --cn "kc demo CA" --org "kc demo"
-  # One certificate for the edge and both nodes: every hop is 127.0.0.1 / localhost.
-  "$bin/kc-certs" server --dir "$ssl" --cn localhost --san localhost --san 127.0.0.1
+  # One certificate for the edge and both nodes: every hop is loopback.
+  "$bin/kc-certs" server --dir "$ssl" --cn localhost --san localhost --san 127.0.0.1 --san 127.0.0.2
   # The edge's transport identity towards the nodes. It is NOT installed into sslkeys:
   # a compromised edge must not be able to log on as SYSTEM.
   "$bin/kc-certs" client --dir "$ssl" --cn kc-proxy --out edge-client.pem
   # kc-admin's key, which does grant SYSTEM on the nodes.
   mkdir -p "$run/sslkeys"
   "$bin/kc-certs" client --dir "$ssl" --cn kc-admin --out admin-client.pem --install "$run/sslkeys"
+  touch "$ssl/.v2"
 fi
 ca=$ssl/demoCA/cacert.pem
 
 # ---- directory: two nodes, users on both ---------------------------------------------
-server_entry() { # name http https
+server_entry() { # name http https contains-public address
   cat <<EOF
 dn: cn=$1,ou=Servers,dc=example,dc=com
 objectClass: device
 objectClass: ipHost
 objectClass: kopano-server
 cn: $1
-ipHostNumber: 127.0.0.1
+ipHostNumber: $5
 kopanoHttpPort: $2
 kopanoSslPort: $3
 kopanoFilePath: $run/$1/server.sock
@@ -69,6 +76,8 @@ mail: $1@example.com
 userPassword: $1-demo
 kopanoAccount: 1
 kopanoUserServer: $3
+kopanoEnabledFeatures: imap
+kopanoEnabledFeatures: pop3
 
 EOF
 }
@@ -76,8 +85,8 @@ EOF
   printf 'dn: dc=example,dc=com\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n'
   printf 'dn: ou=Servers,dc=example,dc=com\nobjectClass: organizationalUnit\nou: Servers\n\n'
   printf 'dn: ou=People,dc=example,dc=com\nobjectClass: organizationalUnit\nou: People\n\n'
-  server_entry z1 "$z1_http" "$z1_https" 1
-  server_entry z2 "$z2_http" "$z2_https" 0
+  server_entry z1 "$z1_http" "$z1_https" 1 "$z1_addr"
+  server_entry z2 "$z2_http" "$z2_https" 0 "$z2_addr"
   user_entry alice "Alice Archer" z1 1001
   user_entry bob "Bob Baker" z2 1002
   user_entry carol "Carol Cooper" z2 1003
@@ -92,12 +101,15 @@ ldap_search_base = dc=example,dc=com
 EOF
 
 # ---- nodes --------------------------------------------------------------------------
-node_cfg() { # name http https lmtp
+node_cfg() { # name http https lmtp address
   mkdir -p "$run/$1"
+  # Also on the node's own address (the directory's redirect target).
+  local plain="127.0.0.1:$2" tls="127.0.0.1:$3"
+  if [ "$5" != 127.0.0.1 ]; then plain="$plain $5:$2"; tls="$tls $5:$3"; fi
   cat >"$run/$1/server.cfg" <<EOF
 server_name = $1
-server_listen = 127.0.0.1:$2
-server_listen_tls = 127.0.0.1:$3
+server_listen = $plain
+server_listen_tls = $tls
 server_pipe_name = $run/$1/server.sock
 server_pipe_priority = $run/$1/prio.sock
 server_ssl_key_file = $ssl/server.pem
@@ -119,8 +131,27 @@ run_as_group =
 pid_file = $run/$1/server.pid
 EOF
 }
-node_cfg z1 "$z1_http" "$z1_https" "$z1_lmtp"
-node_cfg z2 "$z2_http" "$z2_https" "$z2_lmtp"
+node_cfg z1 "$z1_http" "$z1_https" "$z1_lmtp" "$z1_addr"
+node_cfg z2 "$z2_http" "$z2_https" "$z2_lmtp" "$z2_addr"
+# kc-gateway beside each node: IMAP/POP3 on the node's address, the store over HTTP.
+gateway_cfg() { # name http address
+  cat >"$run/$1/gateway.cfg" <<EOF
+server_socket = http://127.0.0.1:$2/kopano
+imap_listen = $3:$node_imap
+pop3_listen = $3:$node_pop3
+trusted_edge_addresses = 127.0.0.1
+ssl_certificate_file = $ssl/server.pem
+ssl_private_key_file = $ssl/server.pem
+log_method = file
+log_file = $run/$1/gateway.log
+log_level = 4
+run_as_user =
+run_as_group =
+pid_file = $run/$1/gateway.pid
+EOF
+}
+gateway_cfg z1 "$z1_http" "$z1_addr"
+gateway_cfg z2 "$z2_http" "$z2_addr"
 
 cat >"$run/admin-z1.cfg" <<EOF
 server_socket = file://$run/z1/server.sock
@@ -130,6 +161,12 @@ EOF
 cat >"$run/proxy.cfg" <<EOF
 https_listen = 127.0.0.1:$edge_https
 admin_listen = 127.0.0.1:$edge_admin
+imap_listen = 127.0.0.1:$edge_imap
+imaps_listen = 127.0.0.1:$edge_imaps
+pop3_listen = 127.0.0.1:$edge_pop3
+pop3s_listen = 127.0.0.1:$edge_pop3s
+node_imap_port = $node_imap
+node_pop3_port = $node_pop3
 ssl_certificate_file = $ssl/server.pem
 ssl_private_key_file = $ssl/server.pem
 proxy_header = kopano_proxy
@@ -153,6 +190,7 @@ for c in "$run/z1/server.cfg" "$run/z2/server.cfg"; do
   "$bin/kc-server" -c "$c" --check-config >/dev/null
 done
 "$bin/kc-proxy" -c "$run/proxy.cfg" --check-config >/dev/null
+for n in z1 z2; do "$bin/kc-gateway" -c "$run/$n/gateway.cfg" --check-config >/dev/null; done
 
 # ---- start --------------------------------------------------------------------------
 pids=()
@@ -167,6 +205,17 @@ trap cleanup INT TERM EXIT
 
 "$bin/kc-server" -F -c "$run/z1/server.cfg" & pids+=($!)
 "$bin/kc-server" -F -c "$run/z2/server.cfg" & pids+=($!)
+wait_port_on() { # address port
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "port $1:$2 did not open; see the logs in $run" >&2
+  return 1
+}
+wait_port_on 127.0.0.1 "$z1_http"; wait_port_on 127.0.0.1 "$z2_http"
+"$bin/kc-gateway" -F -c "$run/z1/gateway.cfg" & pids+=($!)
+"$bin/kc-gateway" -F -c "$run/z2/gateway.cfg" & pids+=($!)
 "$bin/kc-proxy" -F -c "$run/proxy.cfg" & pids+=($!)
 
 wait_port() {
@@ -177,18 +226,40 @@ wait_port() {
   echo "port $1 did not open; see the logs in $run" >&2
   return 1
 }
-for p in "$z1_http" "$z2_http" "$edge_https"; do wait_port "$p"; done
+for p in "$z1_http" "$z2_http" "$edge_https" "$edge_imaps"; do wait_port "$p"; done
+wait_port_on "$z1_addr" "$node_imap"; wait_port_on "$z2_addr" "$node_imap"
+
+# A welcome message for every user, delivered over LMTP at the home node (first run only).
+if [ ! -f "$run/.welcomed" ]; then
+  for u in alice:$z1_lmtp bob:$z2_lmtp carol:$z2_lmtp; do
+    python3 - "${u%%:*}" "${u##*:}" <<'PY'
+import smtplib, sys
+user, port = sys.argv[1], int(sys.argv[2])
+msg = (f"From: kc demo <postmaster@example.com>\r\nTo: {user}@example.com\r\n"
+       f"Subject: Welcome to kc, {user}\r\nMessage-ID: <welcome-{user}@example.com>\r\n"
+       "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+       "This message was delivered over LMTP to your home node.\r\n")
+with smtplib.LMTP("127.0.0.1", port) as c:
+    c.sendmail("postmaster@example.com", [f"{user}@example.com"], msg)
+PY
+  done
+  touch "$run/.welcomed"
+fi
 
 cat >"$root/demo/state.json" <<EOF
 {
   "ca": "$ca",
   "edge": { "https": "https://localhost:$edge_https", "admin": "http://127.0.0.1:$edge_admin",
-            "config": "$run/proxy.cfg", "log": "$run/proxy.log", "access_log": "$run/proxy-access.log" },
+            "config": "$run/proxy.cfg", "log": "$run/proxy.log", "access_log": "$run/proxy-access.log",
+            "imap": "127.0.0.1:$edge_imap", "imaps": "127.0.0.1:$edge_imaps",
+            "pop3": "127.0.0.1:$edge_pop3", "pop3s": "127.0.0.1:$edge_pop3s" },
   "nodes": {
     "z1": { "http": "http://127.0.0.1:$z1_http/", "https": "https://127.0.0.1:$z1_https/",
-            "socket": "$run/z1/server.sock", "lmtp": "127.0.0.1:$z1_lmtp", "config": "$run/z1/server.cfg" },
+            "socket": "$run/z1/server.sock", "lmtp": "127.0.0.1:$z1_lmtp", "config": "$run/z1/server.cfg",
+            "imap": "$z1_addr:$node_imap", "pop3": "$z1_addr:$node_pop3", "gateway_config": "$run/z1/gateway.cfg" },
     "z2": { "http": "http://127.0.0.1:$z2_http/", "https": "https://127.0.0.1:$z2_https/",
-            "socket": "$run/z2/server.sock", "lmtp": "127.0.0.1:$z2_lmtp", "config": "$run/z2/server.cfg" }
+            "socket": "$run/z2/server.sock", "lmtp": "127.0.0.1:$z2_lmtp", "config": "$run/z2/server.cfg",
+            "imap": "$z2_addr:$node_imap", "pop3": "$z2_addr:$node_pop3", "gateway_config": "$run/z2/gateway.cfg" }
   },
   "users": [
     { "login": "alice", "password": "alice-demo", "home": "z1" },
@@ -209,6 +280,8 @@ kc demo is running (state in demo/state.json, logs in $run). Ctrl-C stops it.
   edge     https://localhost:$edge_https   (/kopano -> z1, /z1, /z2)
   z1       http://127.0.0.1:$z1_http  https://127.0.0.1:$z1_https
   z2       http://127.0.0.1:$z2_http  https://127.0.0.1:$z2_https
+  mail     imaps://localhost:$edge_imaps  imap+STARTTLS :$edge_imap  pop3s :$edge_pop3s  pop3+STLS :$edge_pop3
+  gateways z1 $z1_addr:$node_imap (IMAP) :$node_pop3 (POP3); z2 $z2_addr:$node_imap :$node_pop3
   users    alice/alice-demo (z1), bob/bob-demo (z2), carol/carol-demo (z2)
 
 Try:
@@ -220,6 +293,10 @@ Try:
 
   # Outlook's first steps: logon + getStore at /kopano, then follow the redirect to /z2
   demo/outlook-flow.sh bob
+
+  # read mail through the edge (bob is routed to z2's gateway, alice to z1's)
+  curl -s --cacert $ca -u bob:bob-demo 'imaps://localhost:$edge_imaps/INBOX;UID=1'
+  curl -s --cacert $ca -u alice:alice-demo pop3s://localhost:$edge_pop3s/1
 
   # where does bob live? (the edge's own LDAP answer)
   $bin/kc-proxy -c $run/proxy.cfg --lookup bob

@@ -70,6 +70,9 @@ service anvil {
 protocol lmtp {
   auth_username_format = %n
 }
+protocol imap {
+  mail_max_userip_connections = 100000
+}
 namespace inbox {
   inbox = yes
   separator = /

@@ -1,5 +1,6 @@
 //! Wiring: the pingora server with the proxy service on every HTTPS and
-//! HTTP listener, the admin service, HTTP/3, and the SIGHUP handler.
+//! HTTP listener, the admin service, HTTP/3, the IMAP/POP3 listeners, and
+//! the SIGHUP handler.
 
 use std::sync::Arc;
 
@@ -17,6 +18,9 @@ use pingora_proxy::ProxyServiceBuilder;
 
 use crate::admin::Admin;
 use crate::edge::Edge;
+use crate::mail::server::{MailContext, MailListener, MailService};
+use crate::mail::throttle::Throttle;
+use crate::mail::{Protocol, UpstreamTls};
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::state::Shared;
@@ -28,6 +32,14 @@ pub enum AppError {
     /// TLS material could not be loaded.
     #[error("TLS: {0}")]
     Tls(#[from] kc_certs::tls::TlsError),
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// A pingora setting was refused.
     #[error("{0}")]
     Pingora(String),
@@ -131,7 +143,15 @@ pub fn build(
     .client_options(client)
     .build();
 
-    let sni = if settings.https.is_empty() && settings.h3.is_empty() {
+    let mail_any = [
+        &settings.imap,
+        &settings.imaps,
+        &settings.pop3,
+        &settings.pop3s,
+    ]
+    .iter()
+    .any(|l| !l.is_empty());
+    let sni = if settings.https.is_empty() && settings.h3.is_empty() && !mail_any {
         None
     } else {
         Some(Arc::new(settings.certs.load()?))
@@ -191,6 +211,43 @@ pub fn build(
                     .with_upstream_tls(upstream_tls.clone()),
             ));
         }
+    }
+
+    if let Some(sni) = sni.as_ref().filter(|_| mail_any) {
+        let mut listeners = Vec::new();
+        let groups = [
+            (&settings.imap, Protocol::Imap, false),
+            (&settings.imaps, Protocol::Imap, true),
+            (&settings.pop3, Protocol::Pop3, false),
+            (&settings.pop3s, Protocol::Pop3, true),
+        ];
+        for (list, protocol, implicit) in groups {
+            for (addr, auth) in list {
+                let tls = settings.certs.server_config(
+                    *auth,
+                    sni.clone(),
+                    vec![protocol.alpn().to_vec()],
+                )?;
+                let l = MailListener::bind(*addr, protocol, implicit, Some(Arc::new(tls)))
+                    .map_err(|source| AppError::Bind {
+                        addr: *addr,
+                        source,
+                    })?;
+                listeners.push(l);
+            }
+        }
+        let ctx = Arc::new(MailContext {
+            shared: shared.clone(),
+            cfg: settings.mail.clone(),
+            throttle: parking_lot::Mutex::new(Throttle::new(settings.mail.throttle)),
+            upstream_tls: match settings.mail.upstream_tls {
+                UpstreamTls::Plain => None,
+                _ => upstream_tls.clone(),
+            },
+        });
+        let mut mail = background_service("kc-proxy mail", MailService::new(listeners, ctx));
+        mail.threads = Some(server.configuration.threads.max(1));
+        server.add_service(mail);
     }
 
     server.add_service(background_service(

@@ -15,6 +15,9 @@
 //!   naming a node's internal URL are rewritten to the public `/zN` URL
 //!   ([`soap`], [`body`]).
 //!
+//! IMAP and POP3 (143/993, 110/995) are proxied to the user's home node's
+//! gateway after the edge has seen the login ([`mail`]).
+//!
 //! What it does not do: it never authenticates users (the nodes do), never
 //! holds a key from a node's `sslkeys_path`, and never re-encodes bodies other
 //! than bounded SOAP replies.
@@ -37,6 +40,7 @@ pub mod edge;
 pub mod h3;
 pub mod headers;
 pub mod identity;
+pub mod mail;
 pub mod metrics;
 pub mod nodes;
 pub mod resolve;

@@ -22,6 +22,12 @@ pub struct Metrics {
     pub dir_misses: IntGauge,
     /// HTTP/3 requests.
     pub h3_requests: IntCounter,
+    /// Mail connections accepted, by protocol.
+    pub mail_sessions: IntCounterVec,
+    /// Mail logins by protocol and result (ok, failed, refused, unavailable).
+    pub mail_logins: IntCounterVec,
+    /// Mail login attempts held back by the failed-login throttle.
+    pub mail_login_delays: IntCounter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -62,6 +68,27 @@ impl Metrics {
         let dir_misses =
             IntGauge::new("kc_proxy_directory_cache_misses", "Directory cache misses")?;
         let h3_requests = IntCounter::new("kc_proxy_h3_requests_total", "HTTP/3 requests")?;
+        let mail_sessions = IntCounterVec::new(
+            Opts::new(
+                "kc_proxy_mail_sessions_total",
+                "IMAP/POP3 connections accepted",
+            ),
+            &["protocol"],
+        )?;
+        let mail_logins = IntCounterVec::new(
+            Opts::new(
+                "kc_proxy_mail_logins_total",
+                "IMAP/POP3 logins by result (ok, failed, refused, unavailable)",
+            ),
+            &["protocol", "result"],
+        )?;
+        let mail_login_delays = IntCounter::new(
+            "kc_proxy_mail_login_delays_total",
+            "IMAP/POP3 login attempts delayed after earlier failures",
+        )?;
+        registry.register(Box::new(mail_sessions.clone()))?;
+        registry.register(Box::new(mail_logins.clone()))?;
+        registry.register(Box::new(mail_login_delays.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(upstream_seconds.clone()))?;
         registry.register(Box::new(tls_handshakes.clone()))?;
@@ -78,6 +105,9 @@ impl Metrics {
             dir_hits,
             dir_misses,
             h3_requests,
+            mail_sessions,
+            mail_logins,
+            mail_login_delays,
         })
     }
 

@@ -12,6 +12,7 @@ use kc_configs::Config;
 
 use crate::access_log::Format;
 use crate::headers::parse_proxy_header;
+use crate::mail::{MailConfig, UpstreamTls};
 use crate::nodes::{parse_static, NodeSpec};
 use crate::reverse::Origin;
 use crate::route::PathMode;
@@ -46,6 +47,16 @@ pub struct Settings {
     pub h3: Vec<(SocketAddr, ClientAuth)>,
     /// Admin listeners.
     pub admin: Vec<SocketAddr>,
+    /// IMAP listeners (STARTTLS) and their client-certificate policy.
+    pub imap: Vec<(SocketAddr, ClientAuth)>,
+    /// IMAP over TLS listeners.
+    pub imaps: Vec<(SocketAddr, ClientAuth)>,
+    /// POP3 listeners (STLS).
+    pub pop3: Vec<(SocketAddr, ClientAuth)>,
+    /// POP3 over TLS listeners.
+    pub pop3s: Vec<(SocketAddr, ClientAuth)>,
+    /// IMAP/POP3 proxy behaviour.
+    pub mail: MailConfig,
     /// Certificates and client-certificate CA.
     pub certs: CertFiles,
     /// Request-handling settings.
@@ -155,6 +166,17 @@ impl Settings {
                 "required for https_listen and h3_listen",
             ));
         }
+        let imap = addrs(cfg, "imap_listen")?;
+        let imaps = addrs(cfg, "imaps_listen")?;
+        let pop3 = addrs(cfg, "pop3_listen")?;
+        let pop3s = addrs(cfg, "pop3s_listen")?;
+        if [&imap, &imaps, &pop3, &pop3s].iter().any(|l| !l.is_empty()) && certs.certs.is_empty() {
+            // STARTTLS listeners need it too: passwords never travel in the clear.
+            return Err(bad(
+                "ssl_certificate_file",
+                "required for imap_listen, imaps_listen, pop3_listen and pop3s_listen",
+            ));
+        }
         let proxy_header = match cfg.str("proxy_header").trim() {
             "" => None,
             v => Some(parse_proxy_header(v).ok_or_else(|| {
@@ -202,6 +224,13 @@ impl Settings {
                 "encrypted upstream keys are not supported; use an unencrypted key readable only by kc-proxy",
             ));
         }
+        let mail = mail_settings(cfg, port("node_imap_port")?, port("node_pop3_port")?)?;
+        if mail.upstream_tls != UpstreamTls::Plain && cfg.path("upstream_ssl_ca_file").is_none() {
+            return Err(bad(
+                "mail_upstream_tls",
+                "TLS to the nodes' mail gateways needs upstream_ssl_ca_file",
+            ));
+        }
         let edge = EdgeConfig {
             proxy_header,
             kopano_mode,
@@ -236,6 +265,11 @@ impl Settings {
             http: addrs(cfg, "http_listen")?,
             h3: with_auth(h3, verify_default, &verify_ports),
             admin: addrs(cfg, "admin_listen")?,
+            imap: with_auth(imap, verify_default, &verify_ports),
+            imaps: with_auth(imaps, verify_default, &verify_ports),
+            pop3: with_auth(pop3, verify_default, &verify_ports),
+            pop3s: with_auth(pop3s, verify_default, &verify_ports),
+            mail,
             certs,
             edge,
             ldap_config,
@@ -258,6 +292,95 @@ impl Settings {
     }
 }
 
+/// The IMAP/POP3 settings. Options proposed for proxy.cfg but not (yet) in
+/// its schema keep the [`MailConfig`] defaults; each is read as soon as the
+/// schema has it.
+fn mail_settings(
+    cfg: &Config,
+    imap_port: u16,
+    pop3_port: u16,
+) -> Result<MailConfig, SettingsError> {
+    let has = |key: &str| cfg.schema().find(key).is_some();
+    let mut mail = MailConfig {
+        node_imap_port: imap_port,
+        node_pop3_port: pop3_port,
+        connect_timeout: cfg.duration("upstream_connect_timeout"),
+        command_timeout: cfg.duration("client_header_timeout"),
+        ..MailConfig::default()
+    };
+    if has("mail_plaintext_auth") {
+        mail.plaintext_auth = cfg.bool("mail_plaintext_auth");
+    }
+    if has("mail_upstream_tls") {
+        mail.upstream_tls = match cfg.str("mail_upstream_tls") {
+            "starttls" => UpstreamTls::StartTls,
+            "tls" => UpstreamTls::Implicit,
+            "off" | "" => UpstreamTls::Plain,
+            _ => return Err(bad("mail_upstream_tls", "off, starttls or tls")),
+        };
+    }
+    if has("mail_login_timeout") {
+        mail.login_timeout = cfg.duration("mail_login_timeout");
+    }
+    if has("mail_auth_penalty_delay") {
+        mail.throttle.base = cfg.duration("mail_auth_penalty_delay");
+    }
+    if has("mail_auth_penalty_max_delay") {
+        mail.throttle.cap = cfg.duration("mail_auth_penalty_max_delay");
+    }
+    if has("mail_auth_penalty_window") {
+        mail.throttle.window = cfg.duration("mail_auth_penalty_window");
+    }
+    if has("mail_auth_failure_limit") {
+        mail.throttle.limit = u32::try_from(cfg.int("mail_auth_failure_limit"))
+            .map_err(|_| bad("mail_auth_failure_limit", "0 or a positive number"))?;
+    }
+    if mail.throttle.cap < mail.throttle.base {
+        mail.throttle.cap = mail.throttle.base;
+    }
+    Ok(mail)
+}
+
 /// Largest SOAP reply held back for the redirect safety net (redirect
 /// replies are a few hundred bytes; store replies can be large).
 pub const SOAP_REWRITE_LIMIT: usize = 256 << 10;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        let mut cfg = Config::defaults(kc_configs::schemas::proxy());
+        for (k, v) in pairs {
+            cfg.set(k, v).unwrap();
+        }
+        cfg
+    }
+
+    #[test]
+    fn mail_listeners_and_node_ports() {
+        let s = Settings::from_config(&config(&[
+            ("imap_listen", "127.0.0.1:1143"),
+            ("pop3s_listen", "127.0.0.1:1995"),
+            ("node_imap_port", "10143"),
+            ("upstream_connect_timeout", "2"),
+        ]))
+        .unwrap();
+        assert_eq!(s.imap.len(), 1);
+        assert_eq!(s.pop3s[0].0.port(), 1995);
+        assert!(s.imaps.is_empty() && s.pop3.is_empty());
+        assert_eq!(s.mail.node_imap_port, 10143);
+        assert_eq!(s.mail.node_pop3_port, 110);
+        assert_eq!(s.mail.connect_timeout, Duration::from_secs(2));
+        assert!(!s.mail.plaintext_auth);
+        assert_eq!(s.mail.upstream_tls, UpstreamTls::Plain);
+        let e = Settings::from_config(&config(&[
+            ("https_listen", ""),
+            ("imap_listen", "127.0.0.1:1143"),
+            ("ssl_certificate_file", ""),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.option, "ssl_certificate_file");
+        assert!(Settings::from_config(&config(&[("node_pop3_port", "0")])).is_err());
+    }
+}

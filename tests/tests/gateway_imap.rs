@@ -32,6 +32,16 @@ use std::time::Duration;
 use cluster::*;
 use gateway_harness::*;
 
+/// The gateways' `TMPDIR` (one per test binary run; fixed at first use,
+/// before `TMPDIR` points at it).
+fn gateway_tmp() -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        std::env::temp_dir().join(format!("kc-gateway-imap-tests-{}", std::process::id()))
+    })
+    .clone()
+}
+
 /// A node, a user and a gateway with an IMAP listener.
 struct Env {
     cluster: Cluster,
@@ -47,13 +57,12 @@ impl Env {
 
     /// As [`Env::start`] with extra gateway.cfg lines.
     fn start_with(users: &[UserSpec], extra: &[&str]) -> Env {
-        // The gateway keeps IMAP subscriptions under the process temporary
-        // directory; give this test binary's gateways one of their own so
-        // runs (and other test binaries) do not see each other's state.
+        // The gateways of this test binary get a temporary directory of
+        // their own, so that tests can check nothing is kept there (IMAP
+        // subscriptions live in the store).
         static TMP: std::sync::Once = std::sync::Once::new();
         TMP.call_once(|| {
-            let dir =
-                std::env::temp_dir().join(format!("kc-gateway-imap-tests-{}", std::process::id()));
+            let dir = gateway_tmp();
             std::fs::create_dir_all(&dir).expect("tmp dir");
             std::env::set_var("TMPDIR", &dir);
         });
@@ -315,6 +324,17 @@ ok(M.expunge())
         first, after,
         "UIDs or subscriptions changed across a gateway restart"
     );
+    // Subscriptions are a store property, not gateway-local state: the
+    // stopgap's `kc-gateway-imap/` under the gateway's temporary directory
+    // is not written, so another gateway host sees the same list.
+    let tmp = gateway_tmp();
+    assert!(tmp.is_dir(), "{}", tmp.display());
+    let stopgap = tmp.join("kc-gateway-imap");
+    assert!(
+        !stopgap.exists(),
+        "gateway kept IMAP state under its temp dir: {}",
+        stopgap.display()
+    );
 }
 
 #[test]
@@ -489,7 +509,9 @@ fn large_literal_partial_fetch_and_structure() {
     let env = Env::start(&[imap_user("frank")]);
     let out = env.py(
         "frank",
-        r#"
+        &format!(
+            "{ATTACHED_PY}{}",
+            r#"
 line = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmn\r\n'
 big = msg('big', line * 20000)
 assert len(big) > 1500000
@@ -510,11 +532,79 @@ head = d[0] if isinstance(d[0], bytes) else d[0][0]
 assert b'RFC822.SIZE %d' % len(big) in head, head[:300]
 assert b'$Label1' in head and b'\\Seen' in head, head[:300]
 assert b'"test big"' in head and b'"TEXT" "PLAIN"' in head.upper(), head[:600]
+typ, d = M.append('INBOX', None, None, ATTACHED)
+assert typ == 'OK', (typ, d)
 print('PASS')
-"#,
+"#
+        ),
     );
     assert!(out.contains("PASS"), "{out}");
+
+    // Header-only FETCH items are served from the node's stored skeleton:
+    // with the attachment files moved away they still give the right bytes
+    // (a whole-message read would fail now).
+    let att = env.cluster.nodes[0].dir.join("attachments");
+    let away = env.cluster.nodes[0].dir.join("attachments.away");
+    std::fs::rename(&att, &away).expect("move attachment files away");
+    let headers = env.py(
+        "frank",
+        &format!(
+            "{ATTACHED_PY}{}",
+            r#"
+M = conn()
+ok(M.select('INBOX', readonly=True))
+u = uids(M)[-1]
+head = ATTACHED.split(b'\r\n\r\n', 1)[0] + b'\r\n\r\n'
+d = ok(M.uid('FETCH', str(u), '(BODY.PEEK[HEADER])'))
+assert d[0][1] == head, d
+d = ok(M.uid('FETCH', str(u), '(RFC822.HEADER)'))
+assert d[0][1] == head, d
+d = ok(M.uid('FETCH', str(u), '(BODY.PEEK[HEADER.FIELDS (SUBJECT X-BIG)])'))
+assert d[0][1] == b'Subject: with attachment\r\nX-Big: yes\r\n\r\n', d
+d = ok(M.uid('FETCH', str(u), '(UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)'))
+line = d[0] if isinstance(d[0], bytes) else d[0][0]
+assert b'"with attachment"' in line, line
+assert b'RFC822.SIZE %d' % len(ATTACHED) in line, line
+d = ok(M.uid('FETCH', str(u), '(BODY.PEEK[HEADER]<0.9>)'))
+assert d[0][1] == head[:9], d
+# Any body data still needs the whole message: refused while the file is away.
+typ, d = M.uid('FETCH', str(u), '(BODY.PEEK[TEXT])')
+assert typ != 'OK' or d[0] is None or not isinstance(d[0], tuple), (typ, d)
+print('PASS')
+"#
+        ),
+    );
+    std::fs::rename(&away, &att).expect("move attachment files back");
+    assert!(headers.contains("PASS"), "{headers}");
+    let back = env.py(
+        "frank",
+        &format!(
+            "{ATTACHED_PY}{}",
+            r#"
+M = conn()
+ok(M.select('INBOX', readonly=True))
+u = uids(M)[-1]
+d = ok(M.uid('FETCH', str(u), '(BODY.PEEK[])'))
+assert d[0][1] == ATTACHED, len(d[0][1])
+print('PASS')
+"#
+        ),
+    );
+    assert!(back.contains("PASS"), "{back}");
 }
+
+/// `ATTACHED`: a multipart message with a ~1.3 MB base64 attachment (kept
+/// by the node as an attachment file).
+const ATTACHED_PY: &str = r#"
+import base64
+_blob = base64.encodebytes(bytes(range(256)) * 4000).replace(b'\n', b'\r\n')
+ATTACHED = (b'From: Sender <sender@example.net>\r\nTo: frank@example.com\r\n'
+    b'Subject: with attachment\r\nX-Big: yes\r\nMIME-Version: 1.0\r\n'
+    b'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+    b'--b1\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n'
+    b'--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+    + _blob + b'--b1--\r\n')
+"#;
 
 /// A raw IMAP connection for input no library would send.
 struct Raw {

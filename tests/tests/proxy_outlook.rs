@@ -54,7 +54,7 @@ fn start_node(base: &Path, name: &str, pki: &Pki, ldap: &Path, http: u16, tls: u
     std::fs::write(
         &cfg,
         format!(
-            "server_listen = 127.0.0.1:{http}\nserver_listen_tls = 127.0.0.1:{tls}\nserver_pipe_enabled = no\n\
+            "server_listen = 127.0.0.1:{http}\nserver_listen_tls = 127.0.0.1:{tls}\nlmtp_listen =\nserver_pipe_enabled = no\n\
              server_name = {name}\nserver_ssl_key_file = {pem}\nserver_ssl_ca_file = {ca}\nsslkeys_path = {dir}/sslkeys\n\
              sqlite_path = {dir}/kc.db\nattachment_path = {dir}/attachments\nrun_as_user =\nrun_as_group =\npid_file =\n\
              log_method = stderr\nlog_level = 4\nuser_plugin = ldap\nuser_plugin_config = {ldap}\n\

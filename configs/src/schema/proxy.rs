@@ -47,6 +47,14 @@ static OPTIONS: &[OptionSpec] = &[
     opt("node_caldav_port", "8080", Int, "Port of kc-gateway's CalDAV service on each node").reloadable(),
     opt("node_imap_port", "143", Int, "Port of kc-gateway's IMAP service on each node").reloadable(),
     opt("node_pop3_port", "110", Int, "Port of kc-gateway's POP3 service on each node").reloadable(),
+    // --- IMAP/POP3 edge (kc additions)
+    opt("mail_plaintext_auth", "no", Bool, "Allow passwords before STARTTLS/STLS on imap_listen/pop3_listen").reloadable(),
+    opt("mail_upstream_tls", "off", OneOf(&["off", "starttls", "tls"]), "How kc-proxy reaches the nodes' IMAP/POP3 gateways; starttls/tls verify with upstream_ssl_ca_file").reloadable(),
+    opt("mail_login_timeout", "30", Duration, "Longest wait for one node reply during an IMAP/POP3 login").reloadable(),
+    opt("mail_auth_penalty_delay", "1", Duration, "Delay before the next login after a failure from the same address or for the same user; doubles per failure").reloadable(),
+    opt("mail_auth_penalty_max_delay", "15", Duration, "Longest failed-login delay").reloadable(),
+    opt("mail_auth_penalty_window", "900", Duration, "How long failed logins are remembered").reloadable(),
+    opt("mail_auth_failure_limit", "10", Int, "Failed logins within the window after which logins are refused; 0 = never").reloadable(),
     // --- upstream (proxy -> node)
     opt("upstream_ssl_ca_file", "", Path, "CA certificates (PEM) to verify https:// nodes; empty = system roots").reloadable(),
     opt("upstream_ssl_certificate_file", "", Path, "Client certificate (PEM) presented to nodes").reloadable(),

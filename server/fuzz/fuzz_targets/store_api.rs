@@ -5,9 +5,12 @@
 #![no_main]
 
 use kc_server::api::params::{self, FolderChange, NewFolder, MAX_WAIT};
-use kc_server::api::route::{decode_segment, parse, query_param, StoreRef};
+use kc_server::api::route::{decode_segment, parse, query_param, Route, StoreRef};
 use kc_server::api::{ITEM_FIELDS, MAX_ROWS};
-use kc_server::storage::segments::{skeleton, split, MAX_SEGMENTS, MIN_SEGMENT};
+use kc_server::storage::props::{valid_name, MAX_NAME};
+use kc_server::storage::segments::{
+    header_end, skeleton, split, stored_header, MAX_SEGMENTS, MIN_SEGMENT,
+};
 use libfuzzer_sys::fuzz_target;
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
@@ -28,6 +31,10 @@ fuzz_target!(|data: &[u8]| {
             assert!(!login.is_empty() && login.len() <= 1024);
             assert!(!login.chars().any(char::is_control));
         }
+        // Property routes carry only valid names (checked before any use).
+        if let Route::GetProp(n) | Route::PutProp(n) | Route::DeleteProp(n) = &p.route {
+            assert!(valid_name(n) && n.len() <= MAX_NAME);
+        }
     }
     let _ = decode_segment(&path);
     let q = Some(query.as_ref());
@@ -46,6 +53,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = params::internal_date(q);
     let _ = params::object_kind(q);
     let _ = params::flags(q);
+    let _ = params::header_only(q);
 
     if let Ok(b) = params::bulk(body) {
         assert!(b.uids.len() <= MAX_ROWS);
@@ -78,5 +86,11 @@ fuzz_target!(|data: &[u8]| {
         }
         back.extend_from_slice(&sk[at..]);
         assert_eq!(back, body);
+        // The header taken from the skeleton is the message's own header.
+        let first = ranges.first().map(|r| r.start as u64);
+        if let Some(h) = stored_header(&sk, first) {
+            let want = header_end(body).unwrap_or(body.len());
+            assert_eq!(h, &body[..want]);
+        }
     }
 });

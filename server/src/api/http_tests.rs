@@ -223,6 +223,62 @@ async fn fetch_stream_expunge_uids_long_poll_user_and_folder() {
     );
     assert_eq!(f.header("content-type"), Some("message/rfc822"));
 
+    // Header only: the skeleton's header block, without the attachment file
+    // (moved away meanwhile: a whole fetch would fail, the header does not).
+    let want = &raw[..crate::storage::segments::header_end(&raw).unwrap()];
+    let moved = tmp.path().join("att-away");
+    std::fs::rename(&att_dir, &moved).unwrap();
+    let h = get(&format!("folders/{inbox}/items/1?part=header")).await;
+    std::fs::rename(&moved, &att_dir).unwrap();
+    assert_eq!(h.status, 200);
+    assert!(h.body == want, "{}", String::from_utf8_lossy(&h.body));
+    assert_eq!(h.header("content-type"), Some("text/rfc822-headers"));
+    assert_eq!(h.header("etag"), f.header("etag"));
+    assert_eq!(
+        get(&format!("folders/{inbox}/items/1?part=body"))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        get(&format!("folders/{inbox}/items/77?part=header"))
+            .await
+            .status,
+        404
+    );
+
+    // Store properties.
+    let req = {
+        let base = base.clone();
+        move |method: &'static str, path: &str, body: Option<PathBuf>| {
+            let (b, p) = (base.clone(), path.to_owned());
+            run(move || curl(&b, session, method, &p, body.as_deref()))
+        }
+    };
+    assert_eq!(get("props/imap.subscriptions").await.status, 404);
+    let subs = file_with(tmp.path(), "subs", "INBOX\nA/\u{e9}\n".as_bytes());
+    let r = req("PUT", "props/imap.subscriptions", Some(subs)).await;
+    assert_eq!(r.status, 204, "{}", String::from_utf8_lossy(&r.body));
+    let r = get("props/imap.subscriptions").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, "INBOX\nA/\u{e9}\n".as_bytes());
+    assert_eq!(r.header("content-type"), Some("application/octet-stream"));
+    let empty = file_with(tmp.path(), "empty-prop", b"");
+    assert_eq!(req("PUT", "props/e", Some(empty)).await.status, 204);
+    let r = get("props/e").await;
+    assert_eq!((r.status, r.body.len()), (200, 0));
+    assert_eq!(req("DELETE", "props/e", None).await.status, 204);
+    assert_eq!(req("DELETE", "props/e", None).await.status, 204);
+    assert_eq!(get("props/e").await.status, 404);
+    assert_eq!(get("props/a%2Fb").await.status, 400);
+    assert_eq!(get(&format!("props/{}", "x".repeat(65))).await.status, 400);
+    assert_eq!(req("POST", "props/x", None).await.status, 405);
+    let big = file_with(tmp.path(), "big-prop", &vec![b'x'; (1 << 20) + 1]);
+    assert_eq!(req("PUT", "props/big", Some(big)).await.status, 413);
+    let max = file_with(tmp.path(), "max-prop", &vec![b'x'; 1 << 20]);
+    assert_eq!(req("PUT", "props/big", Some(max)).await.status, 204);
+    assert_eq!(get("props/big").await.body.len(), 1 << 20);
+
     let st = get(&format!("folders/{inbox}")).await;
     assert_eq!(st.status, 200);
     let st = st.json();

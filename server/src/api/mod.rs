@@ -22,6 +22,7 @@ use crate::kcerr::KcErr;
 use crate::node::{ConnInfo, Node, RequestMeta};
 use crate::redirect::best_server_path;
 use crate::session::Session;
+use crate::storage::props;
 use crate::storage::{
     Folder, FolderStatus, Item, ItemBody, ItemKind, NewItem, Object, Piece, QuotaLevel, Store,
     StoreType,
@@ -41,6 +42,9 @@ pub const MAX_JSON: usize = 16 << 20;
 pub const MAX_ROWS: usize = 100_000;
 
 use body::Body;
+
+/// Content type of a header-only fetch (`part=header`; RFC 6522).
+const HEADER_TYPE: &str = "text/rfc822-headers";
 
 /// Rows read per database call when streaming a listing.
 const PAGE: usize = 1000;
@@ -454,6 +458,7 @@ async fn dispatch(
     let parsed = route::parse(req.method().as_str(), rest).map_err(|e| match e {
         route::RouteError::NotFound => Fail::Status(StatusCode::NOT_FOUND, e.to_string()),
         route::RouteError::Method => Fail::Status(StatusCode::METHOD_NOT_ALLOWED, e.to_string()),
+        route::RouteError::BadName => bad(e.to_string()),
     })?;
     let session = session_of(node, conn, meta, req.headers())?;
     let opened = open_store(node, conn, &session, &parsed.store, &pq).await?;
@@ -584,6 +589,15 @@ async fn dispatch(
                 StatusCode::CREATED,
                 &json!({"id": a.id, "uid": a.uid, "modseq": a.modseq}),
             ))
+        }
+        Route::Fetch(id, uid) if params::header_only(q)? => {
+            folder_in(node, store, id).await?;
+            let (it, head) = node.db(move |s| s.item_header(id, uid)).await?;
+            let mut r = respond(StatusCode::OK, HEADER_TYPE, head);
+            r.headers_mut().insert(header::ETAG, etag_header(&it.etag));
+            r.headers_mut()
+                .insert("kc-modseq", HeaderValue::from(it.modseq));
+            Ok(r)
         }
         Route::Fetch(id, uid) => {
             folder_in(node, store, id).await?;
@@ -773,12 +787,36 @@ async fn dispatch(
             );
             Ok(r)
         }
+        Route::GetProp(name) => {
+            let v = node.db(move |s| s.store_prop(sid, &name)).await?;
+            match v {
+                Some(v) => Ok(respond(StatusCode::OK, "application/octet-stream", v)),
+                None => Err(Fail::Kc(KcErr::NOT_FOUND, "property not set".into())),
+            }
+        }
+        Route::PutProp(name) => {
+            let v = read_body(body, props::MAX_VALUE).await?;
+            node.db(move |s| s.set_store_prop(sid, &name, Some(&v)))
+                .await?;
+            Ok(no_content())
+        }
+        Route::DeleteProp(name) => {
+            node.db(move |s| s.set_store_prop(sid, &name, None)).await?;
+            Ok(no_content())
+        }
         Route::Quota => {
             let defaults = node.settings.default_quota;
             let qs = node.db(move |s| s.quota_status(sid, &defaults)).await?;
             ok(serde_json::to_value(qs).unwrap_or(Value::Null))
         }
     }
+}
+
+/// An empty 204 answer (property writes).
+fn no_content() -> Response<Body> {
+    let mut r = Response::new(body::full(Bytes::new()));
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    r
 }
 
 /// A chunked `message/rfc822` answer fed by [`stream_body`], with its

@@ -63,6 +63,16 @@ pub fn wait(q: Option<&str>) -> R<Option<Duration>> {
     }
 }
 
+/// `part=` of a message fetch: `true` for `part=header` (the header block
+/// only), `false` without the parameter (the whole message).
+pub fn header_only(q: Option<&str>) -> R<bool> {
+    match query_param(q, "part").as_deref() {
+        None => Ok(false),
+        Some("header") => Ok(true),
+        Some(_) => Err(bad("bad part (only part=header)")),
+    }
+}
+
 /// `fields=a,b` (known names only, in the given order; default: all).
 pub fn fields(q: Option<&str>) -> R<Vec<&'static str>> {
     match query_param(q, "fields") {

@@ -1,6 +1,8 @@
 //! Pure, fuzzable parsing of store-API request lines: method + path below
 //! `/kc-store/v1/` + query string → [`Route`].
 
+use crate::storage::props::valid_name;
+
 /// Which store a request addresses: the session user's (`me`) or a login.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreRef {
@@ -28,6 +30,10 @@ pub enum Route {
     Quota,
     /// The store owner's identity and features.
     User,
+    /// A store property by name (`props.rs`; the name is valid).
+    GetProp(String),
+    PutProp(String),
+    DeleteProp(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +57,9 @@ pub enum RouteError {
     NotFound,
     #[error("method not allowed")]
     Method,
+    /// A malformed name in the path (answered 400).
+    #[error("bad property name (1-64 characters of A-Z a-z 0-9 . _ -)")]
+    BadName,
 }
 
 /// Longest path segment accepted (logins, object UIDs).
@@ -127,6 +136,18 @@ pub fn parse(method: &str, rest: &str) -> Result<Parsed, RouteError> {
                 _ => return Err(RouteError::Method),
             }
         }
+        (m, ["props", name]) => {
+            if !valid_name(name) {
+                return Err(RouteError::BadName);
+            }
+            let name = (*name).to_owned();
+            match m {
+                "GET" => Route::GetProp(name),
+                "PUT" => Route::PutProp(name),
+                "DELETE" => Route::DeleteProp(name),
+                _ => return Err(RouteError::Method),
+            }
+        }
         ("GET", ["changes"]) => Route::Changes,
         ("GET", ["quota"]) => Route::Quota,
         ("GET", ["user"]) => Route::User,
@@ -200,6 +221,30 @@ mod tests {
         assert_eq!(query_param(None, "a"), None);
     }
 
+    #[test]
+    fn prop_routes() {
+        let p = parse("GET", "me/props/imap.subscriptions").unwrap();
+        assert_eq!(p.route, Route::GetProp("imap.subscriptions".into()));
+        assert_eq!(
+            parse("PUT", "u/props/a-b_C.9").unwrap().route,
+            Route::PutProp("a-b_C.9".into())
+        );
+        assert_eq!(
+            parse("DELETE", "me/props/x").unwrap().route,
+            Route::DeleteProp("x".into())
+        );
+        assert_eq!(parse("POST", "me/props/x"), Err(RouteError::Method));
+        assert_eq!(parse("GET", "me/props/"), Err(RouteError::BadName));
+        assert_eq!(parse("GET", "me/props/a%2Fb"), Err(RouteError::BadName));
+        assert_eq!(parse("PUT", "me/props/a b"), Err(RouteError::BadName));
+        let long = format!("me/props/{}", "n".repeat(65));
+        assert_eq!(parse("GET", &long), Err(RouteError::BadName));
+        let max = format!("me/props/{}", "n".repeat(64));
+        assert!(parse("GET", &max).is_ok());
+        assert_eq!(parse("GET", "me/props"), Err(RouteError::NotFound));
+        assert_eq!(parse("GET", "me/props/a/b"), Err(RouteError::NotFound));
+    }
+
     /// Arbitrary paths and queries never panic (a cheap stand-in for fuzzing).
     #[test]
     fn arbitrary_input_never_panics() {
@@ -221,6 +266,8 @@ mod tests {
             "quota",
             "changes",
             "move",
+            "props",
+            "imap.subscriptions",
             "\u{e9}",
             "",
             "=",

@@ -33,6 +33,8 @@ use types::{parse_json, parse_ndjson, percent_encode};
 pub const MAX_JSON_ANSWER: usize = 64 << 20;
 /// Largest message body fetched.
 pub const MAX_MESSAGE: usize = 256 << 20;
+/// Largest store property value (the node's limit).
+pub const MAX_PROP: usize = 1 << 20;
 /// Longest `wait` of a changes long-poll (the server's limit).
 pub const MAX_WAIT: Duration = Duration::from_secs(300);
 /// Most redirects followed by one logon.
@@ -530,6 +532,56 @@ impl Session {
             )
             .await?;
         Ok(a.body)
+    }
+
+    /// The header block of a message (up to and including the blank line;
+    /// the whole message when it has none), byte-exact; the node reads it
+    /// without the message's attachment files.
+    pub async fn fetch_header(&self, folder: i64, uid: u32) -> Result<Bytes, ClientError> {
+        let a = self
+            .call(
+                Method::GET,
+                &format!("folders/{folder}/items/{uid}?part=header"),
+                None,
+                MAX_MESSAGE,
+                None,
+            )
+            .await?;
+        Ok(a.body)
+    }
+
+    /// Store property `name` (1-64 characters of `A-Z a-z 0-9 . _ -`);
+    /// `None` when it is not set.
+    pub async fn prop(&self, name: &str) -> Result<Option<Bytes>, ClientError> {
+        let path = format!("props/{}", percent_encode(name));
+        match self.call(Method::GET, &path, None, MAX_PROP, None).await {
+            Ok(a) => Ok(Some(a.body)),
+            Err(ClientError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sets (`Some`, at most [`MAX_PROP`] bytes) or removes (`None`) store
+    /// property `name`; durable on the node when this returns.
+    pub async fn set_prop(&self, name: &str, value: Option<Bytes>) -> Result<(), ClientError> {
+        let path = format!("props/{}", percent_encode(name));
+        match value {
+            Some(v) if v.len() > MAX_PROP => Err(ClientError::TooLarge),
+            Some(v) => self
+                .call(
+                    Method::PUT,
+                    &path,
+                    Some(("application/octet-stream", v)),
+                    MAX_JSON_ANSWER,
+                    None,
+                )
+                .await
+                .map(|_| ()),
+            None => self
+                .call(Method::DELETE, &path, None, MAX_JSON_ANSWER, None)
+                .await
+                .map(|_| ()),
+        }
     }
 
     /// Appends a raw RFC 5322 message.

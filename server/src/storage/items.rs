@@ -440,6 +440,46 @@ pub fn get_body(
     Ok((it, body))
 }
 
+/// A live item and the header block of its body (RFC 5322 header up to
+/// and including the blank line; the whole body when it has none), taken
+/// from the stored skeleton without opening attachment files whenever the
+/// header lies before the first cut-out part (always, for parsable mail).
+pub fn get_header(
+    c: &Connection,
+    att: Option<&AttachmentDir>,
+    folder_id: i64,
+    uid: u32,
+) -> Result<(Item, Vec<u8>)> {
+    let (it, stored, first) = c
+        .query_row(
+            &format!(
+                "SELECT {ITEM_COLS}, body, \
+                 (SELECT MIN(pos) FROM item_segments s WHERE s.item_id = items.id) \
+                 FROM items WHERE folder_id = ?1 AND uid = ?2 AND deleted_at IS NULL"
+            ),
+            params![folder_id, uid],
+            |r| {
+                Ok((
+                    item_row(r)?,
+                    r.get::<_, Vec<u8>>(15)?,
+                    r.get::<_, Option<i64>>(16)?,
+                ))
+            },
+        )
+        .optional()?
+        .ok_or(StorageError::NotFound)?;
+    let first = first.map(|p| p.max(0) as u64);
+    if let Some(h) = segments::stored_header(&stored, first) {
+        return Ok((it, h.to_vec()));
+    }
+    // The parser that cut the parts saw the header end elsewhere: read it all.
+    let whole = body_of(c, att, it.id, stored)?.into_vec()?;
+    let end = segments::header_end(&whole).unwrap_or(whole.len());
+    let mut whole = whole;
+    whole.truncate(end);
+    Ok((it, whole))
+}
+
 /// A live item and its whole body.
 pub fn get(
     c: &Connection,
@@ -1385,6 +1425,78 @@ Message-ID: <m1@example.org>\r\n\r\nbody\r\n";
             .query_row("SELECT SUM(LENGTH(body)) FROM items", [], |r| r.get(0))
             .unwrap();
         assert!(stored < 30 * 2000, "{stored}");
+    }
+
+    #[test]
+    fn header_without_attachment_files_and_store_props() {
+        let dir = tempfile::tempdir().unwrap();
+        let att_dir = dir.path().join("att");
+        let db = dir.path().join("kc.db");
+        let s = SqliteStorage::open_with_attachments(&db, Some(&att_dir)).unwrap();
+        let (store, inbox, _) = user_store(&s, "hdr");
+        let raw = segments::tests::big_message(&[5u8; 500_000], "\r\nX-Big: yes");
+        let a = s.append_item(inbox, &mail(&raw)).unwrap();
+        let small = s.append_item(inbox, &mail(MSG)).unwrap();
+        let bare = s.append_item(inbox, &mail(b"Subject: no body")).unwrap();
+        let want = &raw[..segments::header_end(&raw).unwrap()];
+        // The attachment file is gone: the header still comes from the skeleton.
+        for f in files_under(&att_dir) {
+            std::fs::remove_file(f).unwrap();
+        }
+        assert!(s.item(inbox, a.uid).is_err());
+        let (it, h) = s.item_header(inbox, a.uid).unwrap();
+        assert_eq!(h, want);
+        assert_eq!(it.size, raw.len() as i64);
+        let (_, h) = s.item_header(inbox, small.uid).unwrap();
+        assert_eq!(h, &MSG[..MSG.len() - 6]);
+        let (_, h) = s.item_header(inbox, bare.uid).unwrap();
+        assert_eq!(h, b"Subject: no body");
+        assert!(matches!(
+            s.item_header(inbox, 999),
+            Err(StorageError::NotFound)
+        ));
+
+        // Store properties: set, replace, survive a reopen, delete.
+        assert_eq!(s.store_prop(store, "imap.subscriptions").unwrap(), None);
+        s.set_store_prop(store, "imap.subscriptions", Some(b"INBOX\n"))
+            .unwrap();
+        s.set_store_prop(store, "imap.subscriptions", Some(b"INBOX\nA\n"))
+            .unwrap();
+        s.set_store_prop(store, "empty", Some(b"")).unwrap();
+        drop(s);
+        let s = SqliteStorage::open(&db).unwrap();
+        assert_eq!(
+            s.store_prop(store, "imap.subscriptions")
+                .unwrap()
+                .as_deref(),
+            Some(&b"INBOX\nA\n"[..])
+        );
+        assert_eq!(
+            s.store_prop(store, "empty").unwrap().as_deref(),
+            Some(&b""[..])
+        );
+        let (other, _, _) = user_store(&s, "other");
+        assert_eq!(s.store_prop(other, "imap.subscriptions").unwrap(), None);
+        s.set_store_prop(store, "imap.subscriptions", None).unwrap();
+        s.set_store_prop(store, "never-set", None).unwrap();
+        assert_eq!(s.store_prop(store, "imap.subscriptions").unwrap(), None);
+        // Rows go with their store.
+        s.set_store_prop(other, "x", Some(b"1")).unwrap();
+        s.conn_for_tests()
+            .execute("DELETE FROM stores WHERE id = ?1", params![other])
+            .unwrap();
+        let left: i64 = s
+            .conn_for_tests()
+            .query_row("SELECT COUNT(*) FROM store_props", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 1);
+        assert!(super::super::props::valid_name("imap.subscriptions"));
+        assert!(super::super::props::valid_name(&"a".repeat(64)));
+        assert!(!super::super::props::valid_name(&"a".repeat(65)));
+        assert!(!super::super::props::valid_name(""));
+        assert!(!super::super::props::valid_name("a/b"));
+        assert!(!super::super::props::valid_name("a%2e"));
+        assert!(!super::super::props::valid_name("\u{e9}"));
     }
 
     #[test]

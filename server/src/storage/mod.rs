@@ -6,8 +6,9 @@
 //! with UIDVALIDITY and a UID counter), `changes` (one monotonically increasing
 //! change number per change, tombstones included) and `attachments`
 //! (content-addressed files under `attachment_path`, referenced by
-//! `item_segments`; see `segments.rs`), and `items` (mail, calendar,
-//! contacts, tasks; see `items.rs` for why bodies are BLOBs).
+//! `item_segments`; see `segments.rs`), `items` (mail, calendar,
+//! contacts, tasks; see `items.rs` for why bodies are BLOBs) and
+//! `store_props` (named per-store values; see `props.rs`).
 //!
 //! Durability: the connection runs with `synchronous = FULL`, so every write
 //! below is on disk when it returns (LMTP acknowledges only after that).
@@ -17,6 +18,7 @@ pub mod changes;
 pub mod folders;
 pub mod items;
 pub mod notify;
+pub mod props;
 pub mod quota;
 mod schema;
 pub mod segments;
@@ -261,6 +263,15 @@ pub trait Storage: Send + Sync {
         let (it, body) = self.item(folder, uid)?;
         Ok((it, ItemBody::inline(body)))
     }
+    /// A live item with the header block of its body (up to and including
+    /// the blank line; the whole body when there is none), read without the
+    /// attachment files where the backend can.
+    fn item_header(&self, folder: i64, uid: u32) -> Result<(Item, Vec<u8>)> {
+        let (it, mut body) = self.item(folder, uid)?;
+        let end = segments::header_end(&body).unwrap_or(body.len());
+        body.truncate(end);
+        Ok((it, body))
+    }
     fn set_flags(
         &self,
         folder: i64,
@@ -313,6 +324,12 @@ pub trait Storage: Send + Sync {
     fn gc_attachments(&self) -> Result<usize> {
         Ok(0)
     }
+
+    /// Property `name` of `store` (see `props.rs`), if set.
+    fn store_prop(&self, store: i64, name: &str) -> Result<Option<Vec<u8>>>;
+    /// Set (`Some`) or remove (`None`) property `name` of `store`; durable
+    /// on return.
+    fn set_store_prop(&self, store: i64, name: &str, value: Option<&[u8]>) -> Result<()>;
 
     /// A store's size against its owner's (or the default) quota.
     fn quota_status(&self, store: i64, defaults: &Quota) -> Result<QuotaStatus> {

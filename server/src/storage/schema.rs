@@ -144,6 +144,16 @@ ALTER TABLE folders ADD COLUMN item_modseq INTEGER NOT NULL DEFAULT 0;
 UPDATE folders SET item_modseq = COALESCE((SELECT MAX(change_num) FROM changes
     WHERE changes.folder_id = folders.id AND changes.object_type = 'item'), 0);
 "#,
+    // 4: per-store properties (IMAP subscriptions and other client state
+    // that must outlive a gateway process and be the same on every gateway).
+    r#"
+CREATE TABLE store_props (
+    store_id INTEGER NOT NULL REFERENCES stores(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (store_id, name)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Bring the database to the newest schema.

@@ -74,6 +74,43 @@ pub fn skeleton(raw: &[u8], ranges: &[Range<usize>]) -> Vec<u8> {
     out
 }
 
+/// Length of the RFC 5322 header block at the start of `msg`, blank line
+/// included (a line that is empty or just CRLF ends it), or `None` when
+/// `msg` holds no such line. Only a blank line that lies wholly inside
+/// `msg` counts, so a prefix of a message gives `None`, never a wrong end.
+pub fn header_end(msg: &[u8]) -> Option<usize> {
+    let mut pos = 0;
+    while pos < msg.len() {
+        // `pos` is at the start of a line.
+        match msg.get(pos..) {
+            Some([b'\n', ..]) => return Some(pos + 1),
+            Some([b'\r', b'\n', ..]) => return Some(pos + 2),
+            _ => {}
+        }
+        pos += msg.get(pos..)?.iter().position(|&b| b == b'\n')? + 1;
+    }
+    None
+}
+
+/// The header block of a stored message: `skeleton` with the `first`
+/// segment cut out at that offset of the original (the header lies before
+/// any segment, since segments are part bodies). `None` when the blank line
+/// is not found before the first segment (the caller then reads the whole
+/// message and takes its header).
+pub fn stored_header(skeleton: &[u8], first: Option<u64>) -> Option<&[u8]> {
+    let limit = match first {
+        Some(p) => usize::try_from(p).unwrap_or(usize::MAX).min(skeleton.len()),
+        None => skeleton.len(),
+    };
+    let head = skeleton.get(..limit)?;
+    match header_end(head) {
+        Some(end) => head.get(..end),
+        // No blank line: the whole message is header (nothing was cut).
+        None if first.is_none() => Some(skeleton),
+        None => None,
+    }
+}
+
 /// One piece of a stored body, in order.
 #[derive(Debug)]
 pub enum Piece {
@@ -224,6 +261,33 @@ Content-Disposition: attachment; filename=\"r.bin\"\r\n\r\n{body}--XX--\r\n"
             hash: String::new(),
         }];
         assert!(assemble(sk, &wrong, |_| Err(StorageError::NotFound)).is_err());
+    }
+
+    #[test]
+    fn header_ends() {
+        assert_eq!(header_end(b"A: 1\r\nB: 2\r\n\r\nbody"), Some(14));
+        assert_eq!(header_end(b"A: 1\nB: 2\n\nbody\n\n"), Some(11));
+        assert_eq!(header_end(b"\r\nbody"), Some(2));
+        assert_eq!(header_end(b"A: 1\r\nB: 2\r\n"), None);
+        assert_eq!(header_end(b"A: 1\r\n\r"), None);
+        assert_eq!(header_end(b""), None);
+        assert_eq!(stored_header(b"A: 1\r\n", None), Some(&b"A: 1\r\n"[..]));
+        assert_eq!(
+            stored_header(b"A: 1\r\n\r\nx", Some(9)),
+            Some(&b"A: 1\r\n\r\n"[..])
+        );
+        // The blank line would only show after the cut: unknown, not wrong.
+        assert_eq!(stored_header(b"A: 1\r\n\r\nx", Some(3)), None);
+        assert_eq!(
+            stored_header(b"A: 1\r\n\r\n", Some(500)),
+            Some(&b"A: 1\r\n\r\n"[..])
+        );
+        let raw = big_message(&[3u8; 100_000], "");
+        let ranges = split(&raw);
+        let sk = skeleton(&raw, &ranges);
+        let want = &raw[..header_end(&raw).unwrap()];
+        assert!(want.ends_with(b"boundary=\"XX\"\r\n\r\n"));
+        assert_eq!(stored_header(&sk, Some(ranges[0].start as u64)), Some(want));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::attachments::AttachmentDir;
 use super::folders::{self, FolderSpec};
 use super::notify::Notifier;
 use super::{
-    changes, items, schema, Appended, Change, FlagOp, Folder, FolderStatus, Item, ItemBody,
+    changes, items, props, schema, Appended, Change, FlagOp, Folder, FolderStatus, Item, ItemBody,
     ItemKind, NewItem, Object, ObjectData, ObjectKind, Quota, Result, Storage, StorageError, Store,
     StoreType,
 };
@@ -628,6 +628,10 @@ impl Storage for SqliteStorage {
         items::get_body(&self.conn.lock(), self.attachments.as_ref(), folder, uid)
     }
 
+    fn item_header(&self, folder: i64, uid: u32) -> Result<(Item, Vec<u8>)> {
+        items::get_header(&self.conn.lock(), self.attachments.as_ref(), folder, uid)
+    }
+
     fn set_flags(
         &self,
         folder: i64,
@@ -713,6 +717,14 @@ impl Storage for SqliteStorage {
 
     fn gc_attachments(&self) -> Result<usize> {
         self.write(items::gc_attachments)
+    }
+
+    fn store_prop(&self, store: i64, name: &str) -> Result<Option<Vec<u8>>> {
+        props::get(&self.conn.lock(), store, name)
+    }
+
+    fn set_store_prop(&self, store: i64, name: &str, value: Option<&[u8]>) -> Result<()> {
+        props::set(&self.conn.lock(), store, name, value)
     }
 }
 

@@ -1,6 +1,9 @@
-//! FETCH: attributes from the mailbox cache where possible; the body is
+//! FETCH: attributes from the mailbox cache where possible; the message is
 //! read from the store only for ENVELOPE, BODY[STRUCTURE], BODY[...] and
-//! RFC822*, and the last message read is kept for the next FETCH.
+//! RFC822*, and the last message read is kept for the next FETCH. A FETCH
+//! whose items all lie in the top-level header (ENVELOPE, RFC822.HEADER,
+//! BODY[HEADER], BODY[HEADER.FIELDS (..)], ...) reads only the header
+//! block, which the node serves without its attachment files.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -62,6 +65,25 @@ fn needs_body(a: &FetchAttr) -> bool {
     )
 }
 
+/// Whether `a` is answered from the top-level header block alone.
+fn header_only(a: &FetchAttr) -> bool {
+    match a {
+        FetchAttr::Envelope | FetchAttr::Rfc822Header => true,
+        FetchAttr::BodySection { section, .. } => {
+            section.part.is_empty()
+                && matches!(
+                    section.text,
+                    Some(
+                        SectionText::Header
+                            | SectionText::HeaderFields(_)
+                            | SectionText::HeaderFieldsNot(_)
+                    )
+                )
+        }
+        _ => !needs_body(a),
+    }
+}
+
 fn sets_seen(a: &FetchAttr) -> bool {
     matches!(
         a,
@@ -73,6 +95,11 @@ impl Session {
     /// The bodies of `uids`, in order, read ahead a few at a time (the last
     /// message read is served from the session's one-entry cache).
     pub(super) fn bodies(&self, uids: Vec<u32>) -> Result<Prefetch, Fail> {
+        self.prefetch(uids, false)
+    }
+
+    /// As [`Self::bodies`], the header blocks only (`header`) or whole.
+    fn prefetch(&self, uids: Vec<u32>, header: bool) -> Result<Prefetch, Fail> {
         let (folder, validity) = match &self.selected {
             Some(s) => (s.folder, s.uid_validity),
             None => return Err(Fail::Bad("no mailbox selected".into())),
@@ -90,6 +117,7 @@ impl Session {
             next: 0,
             pending: VecDeque::new(),
             cached,
+            header,
         })
     }
 
@@ -136,6 +164,7 @@ impl Session {
             }
         }
         let body = attrs.iter().any(needs_body);
+        let header = attrs.iter().all(header_only);
         // \Seen is set in one bulk call before any reply, so the replies
         // carry the new flags.
         let mut seen_set = std::collections::HashSet::new();
@@ -176,7 +205,7 @@ impl Session {
             None => Vec::new(),
         };
         let mut bodies = if body {
-            Some(self.bodies(todo.iter().map(|m| m.uid).collect())?)
+            Some(self.prefetch(todo.iter().map(|m| m.uid).collect(), header)?)
         } else {
             None
         };
@@ -184,7 +213,9 @@ impl Session {
             let data = match bodies.as_mut() {
                 Some(pf) => match pf.next().await {
                     Some(Ok(d)) => {
-                        self.cached = Some(pf.cache_entry(m.uid, &d));
+                        if let Some(c) = pf.cache_entry(m.uid, &d) {
+                            self.cached = Some(c);
+                        }
                         Some(d)
                     }
                     // Expunged by another session meanwhile: skip it.
@@ -201,6 +232,7 @@ impl Session {
                 uid,
                 condstore,
                 seen_set.contains(&m.uid),
+                !header,
             );
             Data::Fetch {
                 seq: i as u32 + 1,
@@ -217,7 +249,8 @@ impl Session {
 }
 
 /// The reply items for one message, in request order (UID first when the
-/// command was UID FETCH).
+/// command was UID FETCH). `msg` is the whole message when `whole`, else
+/// its header block (enough for every item [`header_only`] accepts).
 fn fetch_items(
     m: &Msg,
     attrs: &[FetchAttr],
@@ -225,6 +258,7 @@ fn fetch_items(
     uid_cmd: bool,
     condstore: bool,
     seen_changed: bool,
+    whole: bool,
 ) -> Vec<FetchItem> {
     let mut items = Vec::with_capacity(attrs.len() + 2);
     if uid_cmd {
@@ -248,7 +282,9 @@ fn fetch_items(
                 items.push(FetchItem::InternalDate(imap_datetime(m.internal_date)))
             }
             FetchAttr::Rfc822Size => {
-                let size = msg.map_or(m.size.max(0) as u64, |d| d.len() as u64);
+                let size = msg
+                    .filter(|_| whole)
+                    .map_or(m.size.max(0) as u64, |d| d.len() as u64);
                 items.push(FetchItem::Rfc822Size(size));
             }
             FetchAttr::ModSeq => {
@@ -329,6 +365,8 @@ pub(super) struct Prefetch {
     next: usize,
     pending: VecDeque<JoinHandle<Result<Arc<Vec<u8>>, ClientError>>>,
     cached: Option<(u32, Arc<Vec<u8>>)>,
+    /// Header blocks only (`Session::fetch_header`), not whole messages.
+    header: bool,
 }
 
 /// Store requests in flight per FETCH/SEARCH.
@@ -338,14 +376,23 @@ impl Prefetch {
     fn spawn(&self, uid: u32) -> JoinHandle<Result<Arc<Vec<u8>>, ClientError>> {
         if let Some((cu, data)) = &self.cached {
             if *cu == uid {
-                let data = data.clone();
+                let data = if self.header {
+                    Arc::new(section::header_block(data).to_vec())
+                } else {
+                    data.clone()
+                };
                 return tokio::spawn(async move { Ok(data) });
             }
         }
         let store = self.store.clone();
         let folder = self.folder;
+        let header = self.header;
         tokio::spawn(async move {
-            let raw = store.fetch(folder, uid).await?;
+            let raw = if header {
+                store.fetch_header(folder, uid).await?
+            } else {
+                store.fetch(folder, uid).await?
+            };
             Ok(Arc::new(mime::normalize_crlf(&raw).into_owned()))
         })
     }
@@ -364,14 +411,15 @@ impl Prefetch {
         })
     }
 
-    /// The session cache entry for a body this prefetch returned.
-    pub(super) fn cache_entry(&self, uid: u32, data: &Arc<Vec<u8>>) -> CachedMsg {
-        CachedMsg {
+    /// The session cache entry for a whole message this prefetch returned
+    /// (`None` for header blocks, which must not stand in for a message).
+    pub(super) fn cache_entry(&self, uid: u32, data: &Arc<Vec<u8>>) -> Option<CachedMsg> {
+        (!self.header).then(|| CachedMsg {
             folder: self.folder,
             uid_validity: self.validity,
             uid,
             data: data.clone(),
-        }
+        })
     }
 }
 
@@ -395,5 +443,88 @@ mod tests {
         let d = imap_datetime(837_596_665 - 420 * 60 + 420 * 60);
         assert_eq!(d.unix_time(), 837_596_665);
         assert_eq!(imap_datetime(0).to_string(), " 1-Jan-1970 00:00:00 +0000");
+    }
+
+    fn sec(part: Vec<u32>, text: Option<SectionText>) -> FetchAttr {
+        FetchAttr::BodySection {
+            peek: true,
+            section: crate::imap::protocol::Section { part, text },
+            partial: None,
+        }
+    }
+
+    #[test]
+    fn header_items_need_only_the_header() {
+        let fields = || {
+            Some(SectionText::HeaderFields(vec![
+                "SUBJECT".into(),
+                "x-big".into(),
+            ]))
+        };
+        let header_attrs = vec![
+            FetchAttr::Uid,
+            FetchAttr::Flags,
+            FetchAttr::InternalDate,
+            FetchAttr::Rfc822Size,
+            FetchAttr::Envelope,
+            FetchAttr::Rfc822Header,
+            sec(vec![], Some(SectionText::Header)),
+            sec(vec![], fields()),
+            sec(
+                vec![],
+                Some(SectionText::HeaderFieldsNot(vec!["To".into()])),
+            ),
+            FetchAttr::BodySection {
+                peek: false,
+                section: crate::imap::protocol::Section {
+                    part: vec![],
+                    text: Some(SectionText::Header),
+                },
+                partial: Some(crate::imap::protocol::Partial {
+                    origin: 2,
+                    count: 7,
+                }),
+            },
+        ];
+        assert!(header_attrs.iter().all(header_only));
+        for a in [
+            FetchAttr::BodyStructure,
+            FetchAttr::Body,
+            FetchAttr::Rfc822,
+            FetchAttr::Rfc822Text,
+            sec(vec![], None),
+            sec(vec![], Some(SectionText::Text)),
+            sec(vec![1], Some(SectionText::Header)),
+            sec(vec![2], fields()),
+            sec(vec![1], Some(SectionText::Mime)),
+        ] {
+            assert!(!header_only(&a), "{a:?}");
+        }
+
+        // A message with a large attachment: every header item gives the
+        // same bytes from the header block as from the whole message.
+        let att = "QUJD".repeat(200_000);
+        let raw = format!(
+            "From: A <a@example.org>\r\nTo: b@example.org\r\nSubject: big\r\nX-Big: yes\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n\
+--XX\r\nContent-Type: text/plain\r\n\r\nhi\r\n--XX\r\n\
+Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n{att}\r\n--XX--\r\n"
+        )
+        .into_bytes();
+        let head = section::header_block(&raw);
+        assert!(head.len() < 300);
+        let m = Msg {
+            uid: 7,
+            size: raw.len() as i64,
+            flags: vec![],
+            internal_date: 0,
+            modseq: 1,
+        };
+        let from_whole = fetch_items(&m, &header_attrs, Some(&raw), true, false, false, true);
+        let from_head = fetch_items(&m, &header_attrs, Some(head), true, false, false, false);
+        assert_eq!(from_whole, from_head);
+        assert!(from_head.contains(&FetchItem::Rfc822Size(raw.len() as u64)));
+        assert!(from_head.iter().any(|i| matches!(i,
+            FetchItem::BodySection { data: Some(d), .. } if d == b"Subject: big\r\nX-Big: yes\r\n\r\n")));
     }
 }

@@ -48,13 +48,11 @@ impl Session {
 
     async fn subscriptions(&mut self) -> Result<&mut Subscriptions, Fail> {
         if self.subs.is_none() {
-            let login = self.require_auth()?.login.clone();
-            let mut s = Subscriptions::load(&self.cfg.tmp_path, &login)
-                .await
-                .map_err(|e| {
-                    tracing::warn!(error = %e, "cannot read subscriptions");
-                    no(Some(ResponseCode::ServerBug), "Cannot read subscriptions")
-                })?;
+            let store = self.store_session()?;
+            let mut s = Subscriptions::load(&store).await.map_err(|e| {
+                tracing::warn!(error = %e, "cannot read subscriptions");
+                no(Some(ResponseCode::ServerBug), "Cannot read subscriptions")
+            })?;
             if s.fresh {
                 let tree = self.tree(false).await?;
                 s.names = tree.entries.iter().map(|e| e.name.clone()).collect();
@@ -506,9 +504,10 @@ impl Session {
                 sel.name = Mailbox::new(to_name.clone());
             }
         }
+        let store = self.store_session()?;
         let subs = self.subscriptions().await?;
         if subs.rename(&src.name, &to_name, DELIM) {
-            if let Err(e) = subs.save().await {
+            if let Err(e) = subs.save(&store).await {
                 tracing::warn!(error = %e, "cannot save subscriptions");
             }
         }
@@ -527,6 +526,7 @@ impl Session {
                 "Mailbox does not exist",
             ));
         }
+        let store = self.store_session()?;
         let subs = self.subscriptions().await?;
         let changed = if on {
             subs.names.insert(name)
@@ -534,7 +534,7 @@ impl Session {
             subs.names.remove(&name)
         };
         if changed || subs.fresh {
-            subs.save().await.map_err(|e| {
+            subs.save(&store).await.map_err(|e| {
                 tracing::warn!(error = %e, "cannot save subscriptions");
                 no(Some(ResponseCode::ServerBug), "Cannot save subscriptions")
             })?;

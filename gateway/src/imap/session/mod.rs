@@ -25,7 +25,6 @@ pub(crate) mod selected;
 pub(crate) mod subscriptions;
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,7 +63,6 @@ pub(crate) struct Config {
     pub max_fail_commands: u32,
     pub max_messagesize: u64,
     pub expunge_on_delete: bool,
-    pub tmp_path: PathBuf,
 }
 
 impl Config {
@@ -77,9 +75,6 @@ impl Config {
             max_fail_commands: s.imap_max_fail_commands,
             max_messagesize: s.imap_max_messagesize,
             expunge_on_delete: s.imap_expunge_on_delete,
-            // gateway.cfg `tmp_path` is not in the shared settings yet; the
-            // process temporary directory is its default (/tmp).
-            tmp_path: std::env::temp_dir(),
         }
     }
 }
@@ -128,7 +123,6 @@ enum Flow {
 /// The authenticated part of a session.
 pub(crate) struct Auth {
     store: StoreSession,
-    login: String,
 }
 
 /// One parsed message kept for the next FETCH of the same message.
@@ -712,7 +706,7 @@ impl Session {
         let login = store.login().to_string();
         self.span.record("user", login.as_str());
         tracing::info!(user = %login, "logged in");
-        self.auth = Some(Auth { store, login });
+        self.auth = Some(Auth { store });
         let max = self.cfg.max_messagesize.max(1024);
         self.io.rx.set_limits(Limits {
             max_literal: max,

@@ -1,84 +1,79 @@
 //! IMAP subscriptions (SUBSCRIBE / LSUB / LIST (SUBSCRIBED)).
 //!
-//! The store API has no place for per-user IMAP state, so this is a stopgap:
-//! one file per user under the gateway's `tmp_path`, one mailbox name
-//! (UTF-8) per line, replaced atomically on change. Names are kept, not
+//! Kept in the user's store, as KC does, so that they survive gateway
+//! restarts and are the same on every gateway host: the store property
+//! [`PROP`] holds one mailbox name (UTF-8) per line. Names are kept, not
 //! folder ids, because IMAP lets a client subscribe to a name that does not
 //! exist (yet); RENAME rewrites them. A user who never changed a
-//! subscription sees every mail folder subscribed (as Dovecot's
-//! `auto = subscribe`), so LSUB-only clients show the folders at once.
+//! subscription (no property) sees every mail folder subscribed (as
+//! Dovecot's `auto = subscribe`), so LSUB-only clients show the folders at
+//! once.
+//!
+//! The list is read once per connection and written whole on each change;
+//! two connections of one user changing subscriptions at the same moment
+//! keep the last writer's list (as the file-based stopgap before).
 
 use std::collections::BTreeSet;
-use std::io;
-use std::path::{Path, PathBuf};
 
-/// Largest subscription file read (a bound on hostile or corrupt state).
-const MAX_FILE: u64 = 4 * 1024 * 1024;
+use bytes::Bytes;
+use kc_server::client::{ClientError, Session as StoreSession, MAX_PROP};
+
+/// The store property holding the list.
+pub(crate) const PROP: &str = "imap.subscriptions";
 
 /// A user's subscribed mailbox names.
 #[derive(Debug)]
 pub(crate) struct Subscriptions {
-    path: PathBuf,
     pub names: BTreeSet<String>,
-    /// No file existed: the user never changed a subscription.
+    /// No list in the store: the user never changed a subscription.
     pub fresh: bool,
 }
 
-fn file_name(login: &str) -> String {
-    // Hex keeps any login (case, slashes, dots) a safe single file name.
-    let hex: String = login
-        .to_lowercase()
-        .bytes()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("{hex}.subscriptions")
+/// The names of a stored list (empty lines skipped; invalid UTF-8 replaced,
+/// since a corrupt value must not lock the user out of LSUB).
+fn decode(value: &[u8]) -> BTreeSet<String> {
+    String::from_utf8_lossy(value)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The stored form of `names`: one per line. A name with a line break
+/// cannot round-trip and is left out (the parser refuses such names).
+fn encode(names: &BTreeSet<String>) -> Vec<u8> {
+    let mut text = String::new();
+    for n in names.iter().filter(|n| !n.contains(['\r', '\n'])) {
+        text.push_str(n);
+        text.push('\n');
+    }
+    text.into_bytes()
 }
 
 impl Subscriptions {
-    /// Loads the user's list; a missing file is an empty list.
-    pub async fn load(dir: &Path, login: &str) -> io::Result<Subscriptions> {
-        let dir = dir.join("kc-gateway-imap");
-        let path = dir.join(file_name(login));
-        let mut names = BTreeSet::new();
-        let mut fresh = false;
-        match tokio::fs::metadata(&path).await {
-            Ok(m) if m.len() <= MAX_FILE => {
-                let text = tokio::fs::read(&path).await?;
-                for line in String::from_utf8_lossy(&text).lines() {
-                    if !line.is_empty() {
-                        names.insert(line.to_string());
-                    }
-                }
-            }
-            Ok(_) => {
-                tracing::warn!(path = %path.display(), "subscription file too large; ignored");
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => fresh = true,
-            Err(e) => return Err(e),
-        }
-        Ok(Subscriptions { path, names, fresh })
+    /// Loads the user's list from the store; no property is the
+    /// never-changed (`fresh`) default.
+    pub async fn load(store: &StoreSession) -> Result<Subscriptions, ClientError> {
+        Ok(match store.prop(PROP).await? {
+            Some(v) => Subscriptions {
+                names: decode(&v),
+                fresh: false,
+            },
+            None => Subscriptions {
+                names: BTreeSet::new(),
+                fresh: true,
+            },
+        })
     }
 
-    /// Writes the list (temporary file, then rename); from then on the
-    /// list is the user's own, no longer the all-folders default.
-    pub async fn save(&mut self) -> io::Result<()> {
-        if let Some(dir) = self.path.parent() {
-            tokio::fs::create_dir_all(dir).await?;
+    /// Writes the list to the store; from then on the list is the user's
+    /// own, no longer the all-folders default.
+    pub async fn save(&mut self, store: &StoreSession) -> Result<(), ClientError> {
+        let value = encode(&self.names);
+        if value.len() > MAX_PROP {
+            return Err(ClientError::TooLarge);
         }
-        let mut text = String::new();
-        for n in &self.names {
-            // A name with a line break cannot round-trip; it was refused
-            // by the parser anyway (mailbox names are 7-bit printable).
-            if !n.contains(['\r', '\n']) {
-                text.push_str(n);
-                text.push('\n');
-            }
-        }
-        let tmp = self
-            .path
-            .with_extension(format!("tmp{}", std::process::id()));
-        tokio::fs::write(&tmp, text.as_bytes()).await?;
-        tokio::fs::rename(&tmp, &self.path).await?;
+        store.set_prop(PROP, Some(Bytes::from(value))).await?;
         self.fresh = false;
         Ok(())
     }
@@ -104,20 +99,24 @@ impl Subscriptions {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn round_trip_and_rename() {
-        let dir = std::env::temp_dir().join(format!("kc-subs-test-{}", std::process::id()));
-        let mut s = Subscriptions::load(&dir, "Alice").await.unwrap();
-        assert!(s.names.is_empty() && s.fresh);
+    #[test]
+    fn encode_decode_and_rename() {
+        let mut s = Subscriptions {
+            names: BTreeSet::new(),
+            fresh: true,
+        };
         s.names.insert("a".into());
         s.names.insert("a/b".into());
         s.names.insert("ab".into());
+        s.names.insert("caf\u{e9}".into());
+        s.names.insert("bad\nname".into());
         assert!(s.rename("a", "z", '/'));
-        s.save().await.unwrap();
-        let t = Subscriptions::load(&dir, "alice").await.unwrap();
-        assert!(!t.fresh);
-        let v: Vec<&str> = t.names.iter().map(String::as_str).collect();
-        assert_eq!(v, vec!["ab", "z", "z/b"]);
-        let _ = std::fs::remove_dir_all(&dir);
+        assert!(!s.rename("nothing", "x", '/'));
+        let v = encode(&s.names);
+        assert_eq!(v, "ab\ncaf\u{e9}\nz\nz/b\n".as_bytes());
+        let back: Vec<String> = decode(&v).into_iter().collect();
+        assert_eq!(back, vec!["ab", "caf\u{e9}", "z", "z/b"]);
+        assert!(decode(b"").is_empty());
+        assert_eq!(decode(b"x\r\n\r\ny\xff\n").len(), 2);
     }
 }
