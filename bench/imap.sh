@@ -123,6 +123,7 @@ ssl_private_key_file = $PEM
 ldap_config = $W/ldap.cfg
 node_source = ldap
 node_imap_port = $GW_IMAP
+mail_plaintext_auth = yes
 access_log_file =
 run_as_user =
 run_as_group =
