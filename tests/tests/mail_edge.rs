@@ -17,7 +17,7 @@ mod gateway_harness;
 #[path = "../src/mail_stack.rs"]
 mod mail_stack;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
