@@ -413,3 +413,87 @@ fn real_clients_through_the_edge_reach_their_home_node() {
     let again = sync();
     assert_eq!(maildir_files(&inbox).len(), 999, "{again}");
 }
+
+/// imaplib through the edge: expunge semantics, MOVE, CONDSTORE, a literal
+/// over 1 MB, and UIDs that stay put across reconnects and a restart of the
+/// user's gateway behind the edge.
+#[test]
+fn imap_semantics_through_the_edge() {
+    let cluster = Cluster::start(
+        &[("z1", &[]), ("z2", &[])],
+        &[user("dora", "z1"), user("emil", "z2")],
+    );
+    let mut stack = MailStack::start(cluster, &[], &[]);
+    deliver(&stack, "z2", "emil", "e", 6);
+
+    let script = "\
+m = imaplib.IMAP4_SSL('127.0.0.1', IMAPS, ssl_context=CTX)
+m.login('emil', PW('emil'))
+typ, caps = m.capability()
+caps = caps[0].decode().split()
+for c in ('CONDSTORE', 'MOVE', 'UIDPLUS', 'IDLE', 'LITERAL+'):
+    assert c in caps, caps
+m.enable('CONDSTORE')
+typ, d = m.select('INBOX')
+assert d[0] == b'6', d
+hms = int(m.untagged_responses['HIGHESTMODSEQ'][0]) if 'HIGHESTMODSEQ' in m.untagged_responses else None
+assert hms, m.untagged_responses
+# \\Deleted alone removes nothing; EXPUNGE does.
+m.uid('STORE', '1', '+FLAGS', '(\\\\Deleted)')
+typ, d = m.select('INBOX')
+assert d[0] == b'6', d
+typ, d = m.expunge()
+assert d[0] == b'1', d
+# CONDSTORE: only the changed message is reported after HIGHESTMODSEQ.
+m.uid('STORE', '3', '+FLAGS', '(\\\\Flagged)')
+typ, d = m.uid('FETCH', '1:*', '(FLAGS) (CHANGEDSINCE %d)' % hms)
+changed = [x for x in d if x]
+assert len(changed) == 1 and b'UID 3' in changed[0], d
+# MOVE (RFC 6851) to a new folder.
+assert m.create('Archive')[0] == 'OK'
+typ, d = m.uid('MOVE', '2', 'Archive')
+assert typ == 'OK', (typ, d)
+typ, d = m.select('Archive')
+assert d[0] == b'1', d
+# A literal over 1 MB (APPEND), read back byte-exact.
+big = b'Subject: big\\r\\n\\r\\n' + (b'x' * 998 + b'\\r\\n') * 1100
+typ, d = m.append('Archive', None, None, big)
+assert typ == 'OK', (typ, d)
+typ, d = m.select('Archive')
+typ, d = m.fetch('2', '(BODY.PEEK[])')
+assert d[0][1] == big, len(d[0][1])
+m.select('INBOX')
+typ, d = m.uid('SEARCH', None, 'ALL')
+print(d[0].decode())
+m.logout()
+";
+    let out = imaplib(&stack, script);
+    let uids_before = out.lines().last().unwrap_or("").to_string();
+    assert_eq!(uids_before, "3 4 5 6", "{out}");
+
+    let uids = "\
+m = imaplib.IMAP4_SSL('127.0.0.1', IMAPS, ssl_context=CTX)
+m.login('emil', PW('emil'))
+typ, d = m.status('INBOX', '(UIDVALIDITY UIDNEXT MESSAGES)')
+print(d[0].decode())
+m.select('INBOX')
+print(m.uid('SEARCH', None, 'ALL')[1][0].decode())
+m.logout()
+";
+    let first = imaplib(&stack, uids);
+    // A reconnect sees the same UIDs and UIDVALIDITY.
+    assert_eq!(imaplib(&stack, uids), first);
+    assert!(first.lines().nth(1) == Some("3 4 5 6"), "{first}");
+    // Restart emil's gateway (z2) behind the edge: still the same.
+    let g = &mut stack.gateways[1];
+    g.terminate();
+    let cfg = g.cfg.clone();
+    let mut cmd = Command::new(kc_tests::bin("kc-gateway"));
+    cmd.arg("-F").arg("-c").arg(&cfg);
+    let _restarted = kc_tests::Proc::spawn("kc-gateway-restarted", cmd, &g.dir);
+    kc_tests::wait_for_port(
+        std::net::SocketAddr::new(node_address(1).parse().unwrap(), stack.node_imap_port),
+        std::time::Duration::from_secs(60),
+    );
+    assert_eq!(imaplib(&stack, uids), first);
+}
