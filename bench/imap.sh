@@ -24,6 +24,13 @@ for tool in dovecot doveadm python3 cargo; do
 done
 [ -x /usr/lib/dovecot/lmtp ] || { echo "bench: dovecot-lmtpd is missing (scripts/install-deps.sh bench)" >&2; exit 1; }
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+# The edge holds two sockets per proxied connection (client and gateway): cap
+# the connection count to what this machine's descriptor limit allows.
+FD_LIMIT=$(ulimit -n)
+if [ "$FD_LIMIT" != unlimited ] && [ $((IDLE_CONNS * 2 + 1000)) -gt "$FD_LIMIT" ]; then
+  IDLE_CONNS=$(((FD_LIMIT - 1000) / 2))
+  echo "bench: open-file limit $FD_LIMIT: measuring IDLE memory with $IDLE_CONNS connections" >&2
+fi
 
 TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 echo "building kc (release) ..." >&2
@@ -38,7 +45,7 @@ cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   dovecot_stop "$W/dovecot"
   wait 2>/dev/null || true
-  rm -rf "$W"
+  if [ -n "${KEEP:-}" ]; then echo "kept $W" >&2; else rm -rf "$W"; fi
 }
 trap cleanup EXIT INT TERM
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -96,7 +103,7 @@ run_as_group =
 pid_file =
 log_method = file
 log_file = $W/server.log
-log_level = 2
+log_level = ${LOG_LEVEL:-2}
 CFG
 cat > "$W/gateway.cfg" <<CFG
 server_socket = http://127.0.0.1:$KC_HTTP/kopano
@@ -112,7 +119,7 @@ run_as_group =
 pid_file =
 log_method = file
 log_file = $W/gateway.log
-log_level = 2
+log_level = ${LOG_LEVEL:-2}
 CFG
 cat > "$W/proxy.cfg" <<CFG
 https_listen = 127.0.0.1:$(port)
@@ -130,7 +137,7 @@ run_as_group =
 pid_file =
 log_method = file
 log_file = $W/proxy.log
-log_level = 2
+log_level = ${LOG_LEVEL:-2}
 CFG
 "$BIN/kc-server" -F -c "$W/server.cfg" & SERVER_PID=$!; PIDS+=($SERVER_PID)
 wait_port "$KC_HTTP"
@@ -168,6 +175,7 @@ load() { python3 bench/imap_load.py "$@"; }
 echo
 echo "IMAP benchmark: $(nproc) CPUs, $PROCS client processes, ${SECS}s per run"
 row load "metric" kc dovecot kc/dovecot
+if [ -z "${SKIP_CYCLES:-}" ]; then
 # Warm both (indexes, caches), untimed.
 load cycles 127.0.0.1 "$EDGE_IMAP" bench bench-secret 1 1 >/dev/null
 load cycles 127.0.0.1 "$DV_IMAP" bench bench-secret 1 1 >/dev/null
@@ -177,6 +185,7 @@ read -r dv_cps dv_n < <(load cycles 127.0.0.1 "$DV_IMAP" bench bench-secret "$SE
 [ "$edge_n" = 100 ] && [ "$dv_n" = 100 ] || { echo "bench: fetched $edge_n / $dv_n messages per cycle, expected 100" >&2; exit 1; }
 row cycles "cycles/s via kc-proxy" "$edge_cps" "$dv_cps" "$(ratio "$edge_cps" "$dv_cps")"
 row cycles "cycles/s kc-gateway direct" "$gw_cps" "$dv_cps" "$(ratio "$gw_cps" "$dv_cps")"
+fi
 
 # ---- memory per idle IDLE connection -------------------------------------------
 idle_mem() { # port count -> "edge_kb gateway_kb server_kb dovecot_kb" (growth)

@@ -406,8 +406,14 @@ impl Node {
                 nonactive: info.nonactive,
                 hidden: false,
             };
-            let id = s.create_object(ObjectKind::User, source, &info.external_id, &data)?;
-            s.object(id)?.ok_or(StorageError::NotFound)
+            match s.create_object(ObjectKind::User, source, &info.external_id, &data) {
+                Ok(id) => s.object(id)?.ok_or(StorageError::NotFound),
+                // A concurrent first logon of the same user created it.
+                Err(StorageError::Collision) => s
+                    .object_by_external(source, &info.external_id)?
+                    .ok_or(StorageError::Collision),
+                Err(e) => Err(e),
+            }
         })
         .await
     }

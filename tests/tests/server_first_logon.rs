@@ -1,0 +1,33 @@
+//! Concurrent first logons of a directory user: the node mirrors the user
+//! and creates the store once, and every logon succeeds.
+
+#[path = "../src/server_harness.rs"]
+mod server_harness;
+
+#[path = "../src/cluster.rs"]
+mod cluster;
+
+use cluster::*;
+use server_harness::Transport;
+
+#[test]
+fn concurrent_first_logons_all_succeed() {
+    let c = Cluster::start(&[("z1", &[])], &[UserSpec::new("fay", "z1")]);
+    let z1 = c.node("z1");
+    let results: Vec<u32> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..24)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut conn = z1.connect(Transport::Http, &c.pki, None);
+                    conn.logon(&[], "fay", &password("fay")).0
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(results.iter().all(|er| *er == 0), "{results:?}");
+    // One store: every session sees the same Inbox.
+    let a = c.store("z1", "fay").folder_id("inbox");
+    let b = c.store("z1", "fay").folder_id("inbox");
+    assert_eq!(a, b);
+}
