@@ -461,3 +461,27 @@ async fn verify_depth_limits_client_chains() {
         }
     }
 }
+
+/// `tls_min_proto = tls1.3`: openssl forced to TLS 1.2 is refused, TLS 1.3
+/// still works; without the flag TLS 1.2 is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls13_only_refuses_tls12() {
+    kc_certs::tls::install_crypto_provider();
+    let pki = make_pki("ec");
+    let mut spec = server_spec(&pki, ClientAuth::Off);
+    spec.tls13_only = true;
+    let config = Arc::new(ReloadingServerConfig::new(spec).unwrap());
+    let (port, _outcomes) = serve(config, None).await;
+    let (ok12, text12) = s_client(port, s(&pki.ca()), None, &["-tls1_2"]).await;
+    assert!(
+        !ok12 || !text12.contains(BODY),
+        "TLS 1.2 accepted: {text12}"
+    );
+    let (ok13, text13) = s_client(port, s(&pki.ca()), None, &["-tls1_3"]).await;
+    assert!(ok13 && text13.contains(BODY), "{text13}");
+
+    let config = Arc::new(ReloadingServerConfig::new(server_spec(&pki, ClientAuth::Off)).unwrap());
+    let (port, _outcomes) = serve(config, None).await;
+    let (ok12, text12) = s_client(port, s(&pki.ca()), None, &["-tls1_2"]).await;
+    assert!(ok12 && text12.contains(BODY), "{text12}");
+}

@@ -130,6 +130,7 @@ fn server_tls_spec(cfg: &Config) -> anyhow::Result<Option<ServerTls>> {
         ca_file,
         ca_dir,
         client_auth,
+        tls13_only: cfg.str("tls_min_proto") == "tls1.3",
         ..Default::default()
     }))
 }

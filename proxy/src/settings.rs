@@ -154,9 +154,10 @@ impl Settings {
                 d if d <= 0 => None,
                 d => Some(u8::try_from(d).map_err(|_| bad("ssl_verify_depth", "0..255"))?),
             },
+            tls13_only: cfg.str("tls_min_proto") == "tls1.3",
         };
-        if cfg.str("tls_min_proto") == "tls1.3" {
-            tracing::warn!("tls_min_proto = tls1.3 is not enforced on the TCP listeners yet (TLS 1.2 stays enabled)");
+        if certs.tls13_only {
+            tracing::warn!("tls_min_proto = tls1.3 is enforced on the IMAP/POP3 listeners; the HTTPS listeners (pingora) still accept TLS 1.2");
         }
         let https = addrs(cfg, "https_listen")?;
         let h3 = addrs(cfg, "h3_listen")?;

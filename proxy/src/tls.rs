@@ -39,6 +39,9 @@ pub struct CertFiles {
     pub ca_dir: Option<PathBuf>,
     /// Most intermediates a client chain may carry; `None`: no limit.
     pub verify_depth: Option<u8>,
+    /// `tls_min_proto = tls1.3`: refuse TLS 1.2 (mail listeners and HTTP/3;
+    /// HTTP/3 is TLS 1.3 anyway).
+    pub tls13_only: bool,
 }
 
 impl CertFiles {
@@ -52,6 +55,7 @@ impl CertFiles {
             client_auth: auth,
             verify_depth: self.verify_depth,
             alpn: Vec::new(),
+            tls13_only: self.tls13_only,
         }
     }
 

@@ -216,6 +216,7 @@ fn tls_acceptor(cfg: &Config) -> Result<Option<TlsAcceptor>, StartupError> {
         client_auth: kc_certs::tls::ClientAuth::Optional,
         verify_depth: None,
         alpn: vec![b"http/1.1".to_vec()],
+        tls13_only: cfg.str("server_tls_min_proto") == "tls1.3",
     };
     let config = spec.build().map_err(|e| StartupError::Tls(e.to_string()))?;
     Ok(Some(TlsAcceptor::from(config)))

@@ -49,6 +49,8 @@ pub struct ServerTls {
     pub verify_depth: Option<u8>,
     /// ALPN protocols offered, in preference order (e.g. `b"h2"`, `b"http/1.1"`).
     pub alpn: Vec<Vec<u8>>,
+    /// Refuse TLS 1.2 (`tls_min_proto = tls1.3`); TLS 1.2 and 1.3 otherwise.
+    pub tls13_only: bool,
 }
 
 impl std::fmt::Debug for ServerTls {
@@ -62,6 +64,7 @@ impl std::fmt::Debug for ServerTls {
             .field("client_auth", &self.client_auth)
             .field("verify_depth", &self.verify_depth)
             .field("alpn", &self.alpn)
+            .field("tls13_only", &self.tls13_only)
             .finish()
     }
 }
@@ -132,8 +135,13 @@ impl ServerTls {
         &self,
         resolver: Arc<dyn ResolvesServerCert>,
     ) -> Result<Arc<ServerConfig>, TlsError> {
-        let builder = ServerConfig::builder_with_provider(provider())
-            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?;
+        let versions: &[&'static rustls::SupportedProtocolVersion] = if self.tls13_only {
+            &[&rustls::version::TLS13]
+        } else {
+            &[&rustls::version::TLS13, &rustls::version::TLS12]
+        };
+        let builder =
+            ServerConfig::builder_with_provider(provider()).with_protocol_versions(versions)?;
         let builder = match self.client_verifier()? {
             Some(v) => builder.with_client_cert_verifier(v),
             None => builder.with_no_client_auth(),
