@@ -370,3 +370,169 @@ async fn fetch_stream_expunge_uids_long_poll_user_and_folder() {
     stop.send(true).unwrap();
     let _ = server.await;
 }
+
+/// `POST folders/{id}/bodies`: frames in request order, unknown and expunged
+/// UIDs skipped, a message with an attachment file streamed byte-exact,
+/// header blocks with `"part":"header"`, limits answered 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_bodies() {
+    use crate::client::frames;
+    let tmp = tempfile::tempdir().unwrap();
+    let att_dir = tmp.path().join("att");
+    let storage: Arc<dyn Storage> = Arc::new(
+        SqliteStorage::open_with_attachments(&tmp.path().join("kc.db"), Some(&att_dir)).unwrap(),
+    );
+    let uid = storage
+        .create_object(
+            ObjectKind::User,
+            "db",
+            "ann",
+            &ObjectData {
+                login: "ann".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let node = test_node(storage.clone());
+    let session = node
+        .sessions
+        .create(NewSession {
+            user_id: uid,
+            login: "ann".into(),
+            admin_level: 0,
+            source: "127.0.0.1".into(),
+            capabilities: 0,
+            client_app: "test".into(),
+        })
+        .unwrap();
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/kc-store/v1/me/", l.local_addr().unwrap());
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let shared = Arc::new(Shared {
+        node: node.clone(),
+        limits: NetLimits {
+            max_body: 64 << 20,
+            ..NetLimits::default()
+        },
+    });
+    let server = tokio::spawn(net::serve(Listener::Tcp(l), shared, shutdown));
+    let req = {
+        let base = base.clone();
+        move |method: &'static str, path: &str, body: Option<PathBuf>| {
+            let (b, p) = (base.clone(), path.to_owned());
+            run(move || curl(&b, session, method, &p, body.as_deref()))
+        }
+    };
+    let folders = req("GET", "folders", None).await.json();
+    let inbox = folders
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["role"] == "inbox")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+
+    // UIDs 1..=5: small ones, a 3 MB one with an attachment file (3), one
+    // without a header/body separator (5).
+    let att: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let big = crate::storage::segments::tests::big_message(&att, "");
+    let mut msgs: Vec<Vec<u8>> = vec![
+        b"Subject: one\r\n\r\nfirst\r\n".to_vec(),
+        b"Subject: two\r\nX: y\r\n\r\nsecond\r\n".to_vec(),
+        big,
+        b"Subject: four\r\n\r\n4\r\n".to_vec(),
+        b"no header at all".to_vec(),
+    ];
+    for (i, m) in msgs.iter().enumerate() {
+        let f = file_with(tmp.path(), &format!("m{i}"), m);
+        let a = req("POST", &format!("folders/{inbox}/items"), Some(f)).await;
+        assert_eq!(a.status, 201);
+        assert_eq!(a.json()["uid"], i + 1);
+    }
+    assert_eq!(attachment_files(&att_dir), 1);
+    // UID 4 expunged.
+    let del = file_with(tmp.path(), "del.json", br#"{"uids":[4]}"#);
+    req("POST", &format!("folders/{inbox}/delete"), Some(del)).await;
+    msgs[3].clear();
+
+    let bodies = |json: &str| {
+        let f = file_with(tmp.path(), "bodies.json", json.as_bytes());
+        req("POST", &format!("folders/{inbox}/bodies"), Some(f))
+    };
+    let r = bodies(r#"{"uids":[5,3,99,4,1,2,1]}"#).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("content-type"), Some(frames::CONTENT_TYPE));
+    let lim = frames::FrameLimits {
+        max_frames: 1000,
+        max_total: 1 << 30,
+    };
+    let got = frames::decode(&bytes::Bytes::from(r.body), lim).unwrap();
+    let uids: Vec<u32> = got.iter().map(|(u, _)| *u).collect();
+    assert_eq!(uids, [5, 3, 1, 2, 1]);
+    for (u, b) in &got {
+        assert!(
+            &b[..] == msgs[*u as usize - 1].as_slice(),
+            "uid {u} differs"
+        );
+    }
+
+    // Header blocks.
+    let r = bodies(r#"{"uids":[2,3,5,4],"part":"header"}"#).await;
+    assert_eq!(r.status, 200);
+    let got = frames::decode(&bytes::Bytes::from(r.body), lim).unwrap();
+    assert_eq!(got.len(), 3);
+    assert_eq!(
+        (got[0].0, &got[0].1[..]),
+        (2, &b"Subject: two\r\nX: y\r\n\r\n"[..])
+    );
+    let head = &msgs[2][..crate::storage::segments::header_end(&msgs[2]).unwrap()];
+    assert_eq!((got[1].0, &got[1].1[..]), (3, head));
+    assert_eq!((got[2].0, &got[2].1[..]), (5, &b"no header at all"[..]));
+
+    // Empty list, nothing known, limits and bad requests.
+    let r = bodies(r#"{"uids":[]}"#).await;
+    assert_eq!((r.status, r.body.len()), (200, 0));
+    let r = bodies(r#"{"uids":[77,78]}"#).await;
+    assert_eq!((r.status, r.body.len()), (200, 0));
+    let max: Vec<u32> = (1..=1000).collect();
+    let r = bodies(&format!(r#"{{"uids":{max:?}}}"#)).await;
+    assert_eq!(r.status, 200);
+    let got = frames::decode(&bytes::Bytes::from(r.body), lim).unwrap();
+    assert_eq!(got.len(), 4);
+    let over: Vec<u32> = (1..=1001).collect();
+    assert_eq!(bodies(&format!(r#"{{"uids":{over:?}}}"#)).await.status, 400);
+    assert_eq!(bodies(r#"{"uids":[1],"part":"text"}"#).await.status, 400);
+    assert_eq!(bodies(r#"{"uids":"x"}"#).await.status, 400);
+    assert_eq!(req("POST", "folders/999999/bodies", None).await.status, 404);
+    assert_eq!(
+        req("GET", &format!("folders/{inbox}/bodies"), None)
+            .await
+            .status,
+        405
+    );
+
+    // A damaged attachment file aborts the answer: curl reports an error
+    // or a body that does not decode, never a complete, short one.
+    let moved = tmp.path().join("att-away");
+    std::fs::rename(&att_dir, &moved).unwrap();
+    let f = file_with(tmp.path(), "b3.json", br#"{"uids":[1,3,2]}"#);
+    let b = base.clone();
+    let p = format!("folders/{inbox}/bodies");
+    let st = run(move || {
+        Command::new("curl")
+            .args(["-sS", "--http1.1", "-o", "/dev/null", "-X", "POST"])
+            .args(["-H", &format!("X-Kc-Session: {session}")])
+            .arg("--data-binary")
+            .arg(format!("@{}", f.display()))
+            .arg(format!("{b}{p}"))
+            .status()
+            .unwrap()
+    })
+    .await;
+    std::fs::rename(&moved, &att_dir).unwrap();
+    assert!(!st.success(), "a damaged file must abort the answer");
+
+    stop.send(true).unwrap();
+    let _ = server.await;
+}

@@ -7,6 +7,7 @@ pub mod body;
 pub(crate) mod http_tests;
 pub mod params;
 pub mod route;
+pub mod store_cache;
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tracing::info;
 
+use crate::client::frames;
 use crate::kcerr::KcErr;
 use crate::node::{ConnInfo, Node, RequestMeta};
 use crate::redirect::best_server_path;
@@ -29,6 +31,7 @@ use crate::storage::{
 };
 use crate::users::{PluginError, UserInfo};
 use route::{BulkOp, Route, StoreRef};
+use store_cache::Opened;
 
 /// The prefix of the store API on every listener.
 pub const STORE_PREFIX: &str = "/kc-store/v1/";
@@ -178,11 +181,28 @@ fn rebase(base: &str, path_and_query: &str) -> String {
     format!("{base}{path_and_query}")
 }
 
-/// An addressed store with its owner.
-struct Opened {
-    store: Store,
-    info: UserInfo,
-    object: Object,
+/// The addressed private store on this node, or a redirect to its home node;
+/// the session's own store (`me`) is resolved once per [`store_cache::TTL`]
+/// (`fresh` skips the memory, e.g. for `GET user`, and renews it).
+async fn open_store_cached(
+    node: &Arc<Node>,
+    conn: &ConnInfo,
+    session: &Session,
+    sref: &StoreRef,
+    path_and_query: &str,
+    fresh: bool,
+) -> R<Arc<Opened>> {
+    let node_key = Arc::as_ptr(node) as usize;
+    if *sref == StoreRef::Me && !fresh {
+        if let Some(o) = store_cache::get(node_key, node.guid, session) {
+            return Ok(o);
+        }
+    }
+    let o = Arc::new(open_store(node, conn, session, sref, path_and_query).await?);
+    if *sref == StoreRef::Me {
+        store_cache::put(node_key, node.guid, session, o.clone());
+    }
+    Ok(o)
 }
 
 /// The addressed private store on this node, or a redirect to its home node.
@@ -324,47 +344,159 @@ fn user_json(info: &UserInfo, object: &Object, server_disabled: &[String]) -> Va
 /// Bytes read from an attachment file per chunk of a streamed fetch.
 const FETCH_CHUNK: usize = 256 << 10;
 
+type ChunkTx = tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>;
+
 /// Send a stored body piece by piece; files are read chunk by chunk, so a
 /// large message is never in memory whole. A short file aborts the response.
-async fn stream_body(body: ItemBody, tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>) {
-    use tokio::io::AsyncReadExt;
+async fn stream_body(body: ItemBody, tx: ChunkTx) {
     for p in body.pieces {
-        match p {
-            Piece::Bytes(b) => {
-                if tx.send(Ok(b)).await.is_err() {
+        let sent = match p {
+            Piece::Bytes(b) => tx.send(Ok(b)).await.is_ok(),
+            Piece::File(f, len) => stream_file(f, len, &tx).await,
+        };
+        if !sent {
+            return;
+        }
+    }
+}
+
+/// Sends `len` bytes of an attachment file in [`FETCH_CHUNK`] reads; false
+/// when the receiver is gone or the file failed (the error was sent, which
+/// aborts the response).
+async fn stream_file(f: std::fs::File, len: u64, tx: &ChunkTx) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut f = tokio::fs::File::from_std(f);
+    let mut left = len;
+    while left > 0 {
+        let want = usize::try_from(left)
+            .unwrap_or(FETCH_CHUNK)
+            .min(FETCH_CHUNK);
+        let mut buf = vec![0u8; want];
+        let chunk = match f.read(&mut buf).await {
+            Ok(0) => Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "attachment file shorter than recorded",
+            )),
+            Ok(n) => {
+                buf.truncate(n);
+                left -= n as u64;
+                Ok(Bytes::from(buf))
+            }
+            Err(e) => Err(e),
+        };
+        let failed = chunk.is_err();
+        if let Err(e) = &chunk {
+            tracing::warn!(error = %e, "cannot read attachment file");
+        }
+        if tx.send(chunk).await.is_err() || failed {
+            return false;
+        }
+    }
+    true
+}
+
+/// Small bodies of a bulk fetch are gathered into chunks of about this size.
+const BULK_CHUNK: usize = 64 << 10;
+/// Messages read per database call of a bulk fetch, and the inline bytes
+/// after which a call stops early: memory stays bounded by about one message.
+const BULK_BATCH: usize = 16;
+const BULK_BATCH_BYTES: u64 = 1 << 20;
+
+/// The answer of a bulk fetch (`frames` format): the bodies of `uids` in
+/// order, a few read per database call, streamed as they are read; unknown
+/// UIDs are skipped. A read error aborts the response.
+async fn stream_bodies(node: Arc<Node>, folder: i64, uids: Vec<u32>, header: bool, tx: ChunkTx) {
+    let mut out: Vec<u8> = Vec::new();
+    let mut next = 0;
+    while next < uids.len() {
+        let batch: Vec<u32> = uids[next..].iter().take(BULK_BATCH).copied().collect();
+        let read = node
+            .db(move |s| {
+                let mut got = Vec::with_capacity(batch.len());
+                let mut inline = 0u64;
+                for uid in batch {
+                    let r = if header {
+                        s.item_header(folder, uid).map(|(_, h)| ItemBody::inline(h))
+                    } else {
+                        s.item_body(folder, uid).map(|(_, b)| b)
+                    };
+                    let body = match r {
+                        Ok(b) => Some(b),
+                        Err(crate::storage::StorageError::NotFound) => None,
+                        Err(e) => return Err(e),
+                    };
+                    inline += body.as_ref().map_or(0, |b| {
+                        b.pieces
+                            .iter()
+                            .map(|p| match p {
+                                Piece::Bytes(b) => b.len() as u64,
+                                Piece::File(..) => 0,
+                            })
+                            .sum()
+                    });
+                    got.push((uid, body));
+                    if inline >= BULK_BATCH_BYTES {
+                        break;
+                    }
+                }
+                Ok(got)
+            })
+            .await;
+        let read = match read {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = tx.send(Err(std::io::Error::other(e.name()))).await;
+                return;
+            }
+        };
+        next += read.len().max(1);
+        for (uid, body) in read {
+            let Some(body) = body else { continue };
+            out.extend_from_slice(frames::frame_head(uid, body.len).as_bytes());
+            for p in body.pieces {
+                match p {
+                    Piece::Bytes(b) if b.len() < BULK_CHUNK => out.extend_from_slice(&b),
+                    Piece::Bytes(b) => {
+                        if !out.is_empty()
+                            && tx
+                                .send(Ok(Bytes::from(std::mem::take(&mut out))))
+                                .await
+                                .is_err()
+                        {
+                            return;
+                        }
+                        if tx.send(Ok(b)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Piece::File(f, len) => {
+                        if !out.is_empty()
+                            && tx
+                                .send(Ok(Bytes::from(std::mem::take(&mut out))))
+                                .await
+                                .is_err()
+                        {
+                            return;
+                        }
+                        if !stream_file(f, len, &tx).await {
+                            return;
+                        }
+                    }
+                }
+                if out.len() >= BULK_CHUNK
+                    && tx
+                        .send(Ok(Bytes::from(std::mem::take(&mut out))))
+                        .await
+                        .is_err()
+                {
                     return;
                 }
             }
-            Piece::File(f, len) => {
-                let mut f = tokio::fs::File::from_std(f);
-                let mut left = len;
-                while left > 0 {
-                    let want = usize::try_from(left)
-                        .unwrap_or(FETCH_CHUNK)
-                        .min(FETCH_CHUNK);
-                    let mut buf = vec![0u8; want];
-                    let chunk = match f.read(&mut buf).await {
-                        Ok(0) => Err(std::io::Error::new(
-                            std::io::ErrorKind::UnexpectedEof,
-                            "attachment file shorter than recorded",
-                        )),
-                        Ok(n) => {
-                            buf.truncate(n);
-                            left -= n as u64;
-                            Ok(Bytes::from(buf))
-                        }
-                        Err(e) => Err(e),
-                    };
-                    let failed = chunk.is_err();
-                    if let Err(e) = &chunk {
-                        tracing::warn!(error = %e, "cannot read attachment file");
-                    }
-                    if tx.send(chunk).await.is_err() || failed {
-                        return;
-                    }
-                }
-            }
+            out.extend_from_slice(frames::FRAME_END);
         }
+    }
+    if !out.is_empty() {
+        let _ = tx.send(Ok(Bytes::from(out))).await;
     }
 }
 
@@ -461,7 +593,8 @@ async fn dispatch(
         route::RouteError::BadName => bad(e.to_string()),
     })?;
     let session = session_of(node, conn, meta, req.headers())?;
-    let opened = open_store(node, conn, &session, &parsed.store, &pq).await?;
+    let fresh = parsed.route == Route::User;
+    let opened = open_store_cached(node, conn, &session, &parsed.store, &pq, fresh).await?;
     let store = &opened.store;
     let sid = store.id;
     let (parts, body) = req.into_parts();
@@ -611,6 +744,21 @@ async fn dispatch(
             r.headers_mut().insert(header::ETAG, etag_header(&it.etag));
             r.headers_mut()
                 .insert("kc-modseq", HeaderValue::from(it.modseq));
+            Ok(r)
+        }
+        Route::Bodies(id) => {
+            folder_in(node, store, id).await?;
+            let r = params::bodies(&read_body(body, MAX_JSON).await?)?;
+            let (tx, body) = body::channel(4);
+            tokio::spawn(tracing::Instrument::instrument(
+                stream_bodies(node.clone(), id, r.uids, r.header, tx),
+                tracing::Span::current(),
+            ));
+            let mut r = Response::new(body);
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(frames::CONTENT_TYPE),
+            );
             Ok(r)
         }
         Route::Bulk(id, op) => {

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::route::query_param;
 use super::{ITEM_FIELDS, MAX_ROWS};
+use crate::client::frames::MAX_UIDS;
 use crate::storage::{FlagOp, ItemKind};
 
 /// Longest `changes?wait=` honoured, in seconds.
@@ -179,6 +180,40 @@ pub fn expunge(b: &[u8]) -> R<Option<Vec<u32>>> {
     Ok(uids)
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BodiesJson {
+    uids: Vec<u32>,
+    #[serde(default)]
+    part: Option<String>,
+}
+
+/// The body of a bulk fetch (`bodies`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodiesReq {
+    /// In answer order; duplicates are answered twice.
+    pub uids: Vec<u32>,
+    /// `"part": "header"`: header blocks instead of whole messages.
+    pub header: bool,
+}
+
+/// `{"uids":[..], "part"?: "header"}` with at most [`MAX_UIDS`] UIDs.
+pub fn bodies(b: &[u8]) -> R<BodiesReq> {
+    let r: BodiesJson = json(b)?;
+    if r.uids.len() > MAX_UIDS {
+        return Err(bad(format!("at most {MAX_UIDS} uids per call")));
+    }
+    let header = match r.part.as_deref() {
+        None => false,
+        Some("header") => true,
+        Some(_) => return Err(bad("bad part (only \"header\")")),
+    };
+    Ok(BodiesReq {
+        uids: r.uids,
+        header,
+    })
+}
+
 /// `op` of a `flags` call.
 pub fn flag_op(op: Option<&str>) -> R<FlagOp> {
     match op {
@@ -223,5 +258,21 @@ mod tests {
         assert!(expunge(br#"{"uids":[-1]}"#).is_err());
         assert!(bulk(b"[").is_err());
         assert_eq!(flag_op(Some("add")), Ok(FlagOp::Add));
+        assert_eq!(
+            bodies(br#"{"uids":[3,1,3]}"#),
+            Ok(BodiesReq {
+                uids: vec![3, 1, 3],
+                header: false
+            })
+        );
+        assert!(bodies(br#"{"uids":[1],"part":"header"}"#).unwrap().header);
+        assert!(bodies(br#"{"uids":[1],"part":"text"}"#).is_err());
+        assert!(bodies(br#"{"part":"header"}"#).is_err());
+        assert!(bodies(br#"{"uids":[1],"extra":1}"#).is_err());
+        assert!(bodies(b"").is_err());
+        let max = format!("{{\"uids\":{:?}}}", vec![1u32; MAX_UIDS]);
+        assert_eq!(bodies(max.as_bytes()).unwrap().uids.len(), MAX_UIDS);
+        let over = format!("{{\"uids\":{:?}}}", vec![1u32; MAX_UIDS + 1]);
+        assert!(bodies(over.as_bytes()).is_err());
     }
 }

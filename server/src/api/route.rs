@@ -21,6 +21,8 @@ pub enum Route {
     ListItems(i64),
     Append(i64),
     Fetch(i64, u32),
+    /// Many messages in one streamed answer (`frames` format).
+    Bodies(i64),
     /// `flags`, `copy`, `move`, `delete` or `expunge` on a folder.
     Bulk(i64, BulkOp),
     GetObject(i64, String),
@@ -115,6 +117,7 @@ pub fn parse(method: &str, rest: &str) -> Result<Parsed, RouteError> {
                 .filter(|u| *u > 0)
                 .ok_or(RouteError::NotFound)?,
         ),
+        ("POST", ["folders", f, "bodies"]) => Route::Bodies(id(f).ok_or(RouteError::NotFound)?),
         ("POST", ["folders", f, op]) => {
             let op = match *op {
                 "flags" => BulkOp::Flags,
@@ -187,6 +190,19 @@ mod tests {
         assert_eq!(
             parse("POST", "me/folders/3/move").unwrap().route,
             Route::Bulk(3, BulkOp::Move)
+        );
+        assert_eq!(
+            parse("POST", "me/folders/3/bodies").unwrap().route,
+            Route::Bodies(3)
+        );
+        assert_eq!(parse("GET", "me/folders/3/bodies"), Err(RouteError::Method));
+        assert_eq!(
+            parse("POST", "me/folders/0/bodies"),
+            Err(RouteError::NotFound)
+        );
+        assert_eq!(
+            parse("POST", "me/folders/3/bodies/1"),
+            Err(RouteError::Method)
         );
         assert_eq!(parse("PUT", "me/quota"), Err(RouteError::Method));
         assert_eq!(parse("GET", "me/user").unwrap().route, Route::User);

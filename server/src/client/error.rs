@@ -2,7 +2,7 @@
 //! codes and store API status codes.
 
 /// Why a store call failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
     /// The credentials were refused (SOAP `logon` answered `KCERR_LOGON_FAILED` or similar).

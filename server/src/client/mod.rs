@@ -9,6 +9,7 @@
 
 mod connector;
 mod error;
+pub mod frames;
 pub mod soap;
 pub mod types;
 
@@ -33,6 +34,8 @@ use types::{parse_json, parse_ndjson, percent_encode};
 pub const MAX_JSON_ANSWER: usize = 64 << 20;
 /// Largest message body fetched.
 pub const MAX_MESSAGE: usize = 256 << 20;
+/// Largest sum of message bytes of one [`Session::fetch_many`] call.
+pub const MAX_BULK: usize = 256 << 20;
 /// Largest store property value (the node's limit).
 pub const MAX_PROP: usize = 1 << 20;
 /// Longest `wait` of a changes long-poll (the server's limit).
@@ -548,6 +551,88 @@ impl Session {
             )
             .await?;
         Ok(a.body)
+    }
+
+    /// Whole messages `uids` of `folder` in one streamed answer per
+    /// [`frames::MAX_UIDS`] UIDs (`POST folders/{id}/bodies`), byte-exact and in
+    /// the requested order; unknown and expunged UIDs are left out. More than
+    /// [`MAX_BULK`] message bytes in all is [`ClientError::TooLarge`]: callers
+    /// chunk by the sizes they know.
+    pub async fn fetch_many(
+        &self,
+        folder: i64,
+        uids: &[u32],
+    ) -> Result<Vec<(u32, Bytes)>, ClientError> {
+        self.bodies(folder, uids, false).await
+    }
+
+    /// As [`Self::fetch_many`], the header blocks only (as [`Self::fetch_header`]).
+    pub async fn fetch_headers_many(
+        &self,
+        folder: i64,
+        uids: &[u32],
+    ) -> Result<Vec<(u32, Bytes)>, ClientError> {
+        self.bodies(folder, uids, true).await
+    }
+
+    async fn bodies(
+        &self,
+        folder: i64,
+        uids: &[u32],
+        header_only: bool,
+    ) -> Result<Vec<(u32, Bytes)>, ClientError> {
+        let mut out = Vec::with_capacity(uids.len());
+        let mut total = 0usize;
+        for chunk in uids.chunks(frames::MAX_UIDS) {
+            let budget = MAX_BULK - total;
+            let mut req = json!({ "uids": chunk });
+            if header_only {
+                req["part"] = json!("header");
+            }
+            let body =
+                serde_json::to_vec(&req).map_err(|e| ClientError::Protocol(e.to_string()))?;
+            // The frame heads come on top of the message bytes.
+            let limit = budget + chunk.len() * (frames::MAX_HEAD + frames::FRAME_END.len());
+            let a = self
+                .call(
+                    Method::POST,
+                    &format!("folders/{folder}/bodies"),
+                    Some(("application/json", Bytes::from(body))),
+                    limit,
+                    None,
+                )
+                .await?;
+            let ctype = a
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if ctype != frames::CONTENT_TYPE {
+                return Err(ClientError::Protocol(format!(
+                    "bulk fetch answered '{ctype}'"
+                )));
+            }
+            let got = frames::decode(
+                &a.body,
+                frames::FrameLimits {
+                    max_frames: chunk.len(),
+                    max_total: budget as u64,
+                },
+            )
+            .map_err(|e| match e {
+                frames::FrameError::TooLarge => ClientError::TooLarge,
+                e => ClientError::Protocol(format!("bulk fetch: {e}")),
+            })?;
+            let order: Vec<u32> = got.iter().map(|(u, _)| *u).collect();
+            if !frames::in_request_order(chunk, &order) {
+                return Err(ClientError::Protocol(
+                    "bulk fetch answered UIDs out of request order".into(),
+                ));
+            }
+            total += got.iter().map(|(_, b)| b.len()).sum::<usize>();
+            out.extend(got);
+        }
+        Ok(out)
     }
 
     /// Store property `name` (1-64 characters of `A-Z a-z 0-9 . _ -`);

@@ -3,7 +3,8 @@
 //! RFC822*, and the last message read is kept for the next FETCH. A FETCH
 //! whose items all lie in the top-level header (ENVELOPE, RFC822.HEADER,
 //! BODY[HEADER], BODY[HEADER.FIELDS (..)], ...) reads only the header
-//! block, which the node serves without its attachment files.
+//! block, which the node serves without its attachment files. Several
+//! messages are read in bulk requests (`fetch_many`), one request per chunk.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -92,14 +93,15 @@ fn sets_seen(a: &FetchAttr) -> bool {
 }
 
 impl Session {
-    /// The bodies of `uids`, in order, read ahead a few at a time (the last
-    /// message read is served from the session's one-entry cache).
-    pub(super) fn bodies(&self, uids: Vec<u32>) -> Result<Prefetch, Fail> {
-        self.prefetch(uids, false)
+    /// The bodies of `msgs` (UID, known size), in order, read ahead in bulk
+    /// requests (the last message read is served from the session's
+    /// one-entry cache).
+    pub(super) fn bodies(&self, msgs: Vec<(u32, u64)>) -> Result<Prefetch, Fail> {
+        self.prefetch(msgs, false)
     }
 
     /// As [`Self::bodies`], the header blocks only (`header`) or whole.
-    fn prefetch(&self, uids: Vec<u32>, header: bool) -> Result<Prefetch, Fail> {
+    fn prefetch(&self, msgs: Vec<(u32, u64)>, header: bool) -> Result<Prefetch, Fail> {
         let (folder, validity) = match &self.selected {
             Some(s) => (s.folder, s.uid_validity),
             None => return Err(Fail::Bad("no mailbox selected".into())),
@@ -113,9 +115,11 @@ impl Session {
             store: self.store_session()?,
             folder,
             validity,
-            uids,
+            bulk: msgs.len() > 1,
+            msgs,
             next: 0,
             pending: VecDeque::new(),
+            ready: VecDeque::new(),
             cached,
             header,
         })
@@ -205,7 +209,10 @@ impl Session {
             None => Vec::new(),
         };
         let mut bodies = if body {
-            Some(self.prefetch(todo.iter().map(|m| m.uid).collect(), header)?)
+            Some(self.prefetch(
+                todo.iter().map(|m| (m.uid, m.size.max(0) as u64)).collect(),
+                header,
+            )?)
         } else {
             None
         };
@@ -355,60 +362,162 @@ fn fetch_items(
     items
 }
 
-/// Messages read ahead of the FETCH/SEARCH loop that consumes them: up to
-/// [`READ_AHEAD`] store requests in flight, answers taken in order.
+/// One message read, or why not (`NotFound`: expunged meanwhile).
+type Read = Result<Arc<Vec<u8>>, ClientError>;
+
+/// Messages read ahead of the FETCH/SEARCH loop that consumes them, taken in
+/// order. Several messages go in bulk requests (`fetch_many`, chunks of at
+/// most [`BULK_COUNT`] messages or about [`BULK_BYTES`] by their known
+/// sizes, [`BULK_AHEAD`] requests in flight); a single message is one
+/// `fetch`.
 pub(super) struct Prefetch {
     store: kc_server::client::Session,
     folder: i64,
     validity: u32,
-    uids: Vec<u32>,
+    /// UID and known size (RFC822.SIZE) of every message, in order.
+    msgs: Vec<(u32, u64)>,
     next: usize,
-    pending: VecDeque<JoinHandle<Result<Arc<Vec<u8>>, ClientError>>>,
+    /// Requests in flight, each answering one result per UID of its group.
+    pending: VecDeque<JoinHandle<Vec<Read>>>,
+    /// Results of the last finished request not yet taken.
+    ready: VecDeque<Read>,
     cached: Option<(u32, Arc<Vec<u8>>)>,
     /// Header blocks only (`Session::fetch_header`), not whole messages.
     header: bool,
+    /// More than one message: bulk requests.
+    bulk: bool,
 }
 
-/// Store requests in flight per FETCH/SEARCH.
+/// Single-message store requests in flight.
 const READ_AHEAD: usize = 8;
+/// Bulk store requests in flight (one answered while the next is read).
+const BULK_AHEAD: usize = 2;
+/// Most messages per bulk request.
+const BULK_COUNT: usize = 100;
+/// Known bytes per bulk request (a larger message goes alone).
+const BULK_BYTES: u64 = 32 << 20;
+
+/// The UIDs of the next bulk request from `msgs`: at least one, at most
+/// [`BULK_COUNT`], and no more than [`BULK_BYTES`] by size unless alone; it
+/// stops before `cached` (served from memory, on its own).
+fn next_group(msgs: &[(u32, u64)], cached: Option<u32>) -> Vec<u32> {
+    let mut group = Vec::new();
+    let mut bytes = 0u64;
+    for &(uid, size) in msgs.iter().take(BULK_COUNT) {
+        let is_cached = cached == Some(uid);
+        if !group.is_empty() && (is_cached || bytes.saturating_add(size) > BULK_BYTES) {
+            break;
+        }
+        group.push(uid);
+        bytes = bytes.saturating_add(size);
+        if is_cached {
+            break;
+        }
+    }
+    group
+}
+
+/// A read message as the IMAP layer wants it (CRLF line ends).
+fn normalized(raw: &[u8]) -> Arc<Vec<u8>> {
+    Arc::new(mime::normalize_crlf(raw).into_owned())
+}
+
+async fn fetch_one(
+    store: &kc_server::client::Session,
+    folder: i64,
+    uid: u32,
+    header: bool,
+) -> Read {
+    let raw = if header {
+        store.fetch_header(folder, uid).await?
+    } else {
+        store.fetch(folder, uid).await?
+    };
+    Ok(normalized(&raw))
+}
 
 impl Prefetch {
-    fn spawn(&self, uid: u32) -> JoinHandle<Result<Arc<Vec<u8>>, ClientError>> {
-        if let Some((cu, data)) = &self.cached {
-            if *cu == uid {
+    fn spawn(&self, group: Vec<u32>) -> JoinHandle<Vec<Read>> {
+        if let (Some((cu, data)), [uid]) = (&self.cached, group.as_slice()) {
+            if cu == uid {
                 let data = if self.header {
                     Arc::new(section::header_block(data).to_vec())
                 } else {
                     data.clone()
                 };
-                return tokio::spawn(async move { Ok(data) });
+                return tokio::spawn(async move { vec![Ok(data)] });
             }
         }
         let store = self.store.clone();
         let folder = self.folder;
         let header = self.header;
         tokio::spawn(async move {
-            let raw = if header {
-                store.fetch_header(folder, uid).await?
+            if let [uid] = group.as_slice() {
+                return vec![fetch_one(&store, folder, *uid, header).await];
+            }
+            let answer = if header {
+                store.fetch_headers_many(folder, &group).await
             } else {
-                store.fetch(folder, uid).await?
+                store.fetch_many(folder, &group).await
             };
-            Ok(Arc::new(mime::normalize_crlf(&raw).into_owned()))
+            match answer {
+                Ok(got) => {
+                    let mut got = got.into_iter().peekable();
+                    group
+                        .iter()
+                        .map(|u| match got.next_if(|(g, _)| g == u) {
+                            Some((_, b)) => Ok(normalized(&b)),
+                            None => Err(ClientError::NotFound),
+                        })
+                        .collect()
+                }
+                // The folder is gone, or a node without bulk fetch: ask one
+                // by one (each answers for itself).
+                Err(ClientError::NotFound) => {
+                    let mut out = Vec::with_capacity(group.len());
+                    for &uid in &group {
+                        out.push(fetch_one(&store, folder, uid, header).await);
+                    }
+                    out
+                }
+                Err(e) => group.iter().map(|_| Err(e.clone())).collect(),
+            }
         })
     }
 
-    /// The next body in order; `None` when all were taken.
-    pub(super) async fn next(&mut self) -> Option<Result<Arc<Vec<u8>>, ClientError>> {
-        while self.pending.len() < READ_AHEAD && self.next < self.uids.len() {
-            let h = self.spawn(self.uids[self.next]);
+    fn fill(&mut self) {
+        let depth = if self.bulk { BULK_AHEAD } else { READ_AHEAD };
+        while self.pending.len() < depth && self.next < self.msgs.len() {
+            let group = if self.bulk {
+                next_group(&self.msgs[self.next..], self.cached.as_ref().map(|c| c.0))
+            } else {
+                vec![self.msgs[self.next].0]
+            };
+            self.next += group.len();
+            let h = self.spawn(group);
             self.pending.push_back(h);
-            self.next += 1;
         }
-        let h = self.pending.pop_front()?;
-        Some(match h.await {
-            Ok(r) => r,
-            Err(e) => Err(ClientError::Protocol(format!("fetch task failed: {e}"))),
-        })
+    }
+
+    /// The next body in order; `None` when all were taken.
+    pub(super) async fn next(&mut self) -> Option<Read> {
+        loop {
+            if let Some(r) = self.ready.pop_front() {
+                return Some(r);
+            }
+            self.fill();
+            let h = self.pending.pop_front()?;
+            // Keep the pipeline full while this answer is awaited.
+            self.fill();
+            match h.await {
+                Ok(v) => self.ready.extend(v),
+                Err(e) => {
+                    return Some(Err(ClientError::Protocol(format!(
+                        "fetch task failed: {e}"
+                    ))))
+                }
+            }
+        }
     }
 
     /// The session cache entry for a whole message this prefetch returned
@@ -451,6 +560,33 @@ mod tests {
             section: crate::imap::protocol::Section { part, text },
             partial: None,
         }
+    }
+
+    #[test]
+    fn bulk_groups() {
+        let small: Vec<(u32, u64)> = (1..=250).map(|u| (u, 1000)).collect();
+        assert_eq!(next_group(&small, None), (1..=100).collect::<Vec<_>>());
+        assert_eq!(
+            next_group(&small[200..], None),
+            (201..=250).collect::<Vec<_>>()
+        );
+        // The cached message ends a group and goes alone.
+        assert_eq!(next_group(&small, Some(4)), vec![1, 2, 3]);
+        assert_eq!(next_group(&small[3..], Some(4)), vec![4]);
+        // By size: ~32 MiB per group, a larger message alone.
+        let mb = 1 << 20;
+        let sized = [
+            (1, 20 * mb),
+            (2, 10 * mb),
+            (3, 5 * mb),
+            (4, 100 * mb),
+            (5, 1),
+        ];
+        assert_eq!(next_group(&sized, None), vec![1, 2]);
+        assert_eq!(next_group(&sized[2..], None), vec![3]);
+        assert_eq!(next_group(&sized[3..], None), vec![4]);
+        assert_eq!(next_group(&sized[4..], None), vec![5]);
+        assert!(next_group(&[], None).is_empty());
     }
 
     #[test]

@@ -224,7 +224,11 @@ impl Session {
             }
         }
         if body && !open.is_empty() {
-            let mut bodies = self.bodies(open.iter().map(|&i| msgs[i].uid).collect())?;
+            let mut bodies = self.bodies(
+                open.iter()
+                    .map(|&i| (msgs[i].uid, msgs[i].size.max(0) as u64))
+                    .collect(),
+            )?;
             for &i in &open {
                 let m = &msgs[i];
                 let raw = match bodies.next().await {
