@@ -7,7 +7,7 @@
 use crate::entry::Entry;
 use crate::error::{DirError, ObjectKind};
 use crate::escape::escape_filter_value;
-use crate::model::{Company, Group, Server, User};
+use crate::model::{Company, Group, Server, User, UserQuota};
 
 /// Propmap tag of `PR_EC_ENABLED_FEATURES` (KC ldap.propmap.cfg).
 pub const TAG_ENABLED_FEATURES: u32 = 0x67B3_101E;
@@ -35,6 +35,11 @@ pub struct Mapping {
     pub enabled_features_attribute: String,
     /// From the propmap (`0x67B4101E`); `kopanoDisabledFeatures` when no propmap maps it.
     pub disabled_features_attribute: String,
+    /// Non-zero: the user's own quota levels below apply.
+    pub quotaoverride_attribute: String,
+    pub warnquota_attribute: String,
+    pub softquota_attribute: String,
+    pub hardquota_attribute: String,
 
     pub group_type_value: String,
     pub group_search_filter: String,
@@ -95,6 +100,12 @@ pub const OPTIONS: &[(&str, Field)] = &[
     ("ldap_disabled_features_attribute", |m| {
         &mut m.disabled_features_attribute
     }),
+    ("ldap_quotaoverride_attribute", |m| {
+        &mut m.quotaoverride_attribute
+    }),
+    ("ldap_warnquota_attribute", |m| &mut m.warnquota_attribute),
+    ("ldap_softquota_attribute", |m| &mut m.softquota_attribute),
+    ("ldap_hardquota_attribute", |m| &mut m.hardquota_attribute),
     ("ldap_group_type_attribute_value", |m| {
         &mut m.group_type_value
     }),
@@ -184,6 +195,10 @@ impl Mapping {
             user_server_attribute: s("kopanoUserServer"),
             enabled_features_attribute: s("kopanoEnabledFeatures"),
             disabled_features_attribute: s("kopanoDisabledFeatures"),
+            quotaoverride_attribute: s("kopanoQuotaOverride"),
+            warnquota_attribute: s("kopanoQuotaWarn"),
+            softquota_attribute: s("kopanoQuotaSoft"),
+            hardquota_attribute: s("kopanoQuotaHard"),
             group_type_value: s("posixGroup"),
             group_search_filter: String::new(),
             group_unique_attribute: s("gidNumber"),
@@ -372,6 +387,10 @@ impl Mapping {
             &self.user_server_attribute,
             &self.enabled_features_attribute,
             &self.disabled_features_attribute,
+            &self.quotaoverride_attribute,
+            &self.warnquota_attribute,
+            &self.softquota_attribute,
+            &self.hardquota_attribute,
         ])
     }
 
@@ -432,7 +451,29 @@ impl Mapping {
             nonactive: e.first(&self.nonactive_attribute).is_some_and(truthy),
             enabled_features: all(e, &self.enabled_features_attribute),
             disabled_features: all(e, &self.disabled_features_attribute),
+            quota: self.user_quota(e),
             login,
+        })
+    }
+
+    /// KC's per-user quota: only with the override attribute set; levels in
+    /// MB, missing or unparsable ones disabled (0).
+    fn user_quota(&self, e: &Entry) -> Option<UserQuota> {
+        let overridden = e
+            .first(&self.quotaoverride_attribute)
+            .is_some_and(|v| int_value(v) > 0);
+        if !overridden {
+            return None;
+        }
+        let mb = |attr: &str| -> u64 {
+            e.first(attr)
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map_or(0, |v| v.saturating_mul(1024 * 1024))
+        };
+        Some(UserQuota {
+            warn: mb(&self.warnquota_attribute),
+            soft: mb(&self.softquota_attribute),
+            hard: mb(&self.hardquota_attribute),
         })
     }
 

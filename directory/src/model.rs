@@ -22,6 +22,17 @@ pub struct User {
     pub nonactive: bool,
     pub enabled_features: Vec<String>,
     pub disabled_features: Vec<String>,
+    /// The user's own quota when `ldap_quotaoverride_attribute` is set
+    /// (KC: the server.cfg defaults apply otherwise).
+    pub quota: Option<UserQuota>,
+}
+
+/// Quota levels in bytes (the directory holds MB); 0 disables a level.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserQuota {
+    pub warn: u64,
+    pub soft: u64,
+    pub hard: u64,
 }
 
 impl User {
@@ -172,6 +183,7 @@ mod tests {
             nonactive: false,
             enabled_features: vec!["imap".into()],
             disabled_features: vec!["mobile".into()],
+            quota: None,
         };
         let server_off = vec!["imap".to_string(), "pop3".to_string()];
         assert!(u.feature_enabled("IMAP", &server_off));

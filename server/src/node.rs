@@ -392,8 +392,18 @@ impl Node {
                     nonactive: o.nonactive,
                     hidden: o.hidden,
                 };
+                let mut changed = false;
                 if data != current && source != "db" {
                     s.update_object(o.id, &data)?;
+                    changed = true;
+                }
+                if let Some(q) = &info.quota {
+                    if o.quota != *q {
+                        s.set_quota(o.id, q)?;
+                        changed = true;
+                    }
+                }
+                if changed {
                     return s.object(o.id)?.ok_or(StorageError::NotFound);
                 }
                 return Ok(o);
@@ -407,7 +417,12 @@ impl Node {
                 hidden: false,
             };
             match s.create_object(ObjectKind::User, source, &info.external_id, &data) {
-                Ok(id) => s.object(id)?.ok_or(StorageError::NotFound),
+                Ok(id) => {
+                    if let Some(q) = &info.quota {
+                        s.set_quota(id, q)?;
+                    }
+                    s.object(id)?.ok_or(StorageError::NotFound)
+                }
                 // A concurrent first logon of the same user created it.
                 Err(StorageError::Collision) => s
                     .object_by_external(source, &info.external_id)?

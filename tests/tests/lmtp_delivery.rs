@@ -321,3 +321,27 @@ fn soft_delete_keeps_until_purge_and_purge_frees_the_attachment() {
         "the last purge removes the attachment file"
     );
 }
+
+#[test]
+fn per_user_quota_from_the_directory() {
+    // No server-wide quota; "small" has kopanoQuotaOverride with a 1 MB hard
+    // level in the directory (KC's ldap_*quota_attribute mapping).
+    let mut small = UserSpec::new("small", "z1");
+    small.quota_hard_mb = Some(1);
+    let c = Cluster::start(
+        &[("z1", &["quota_hard = 0"])],
+        &[small, UserSpec::new("large", "z1")],
+    );
+    let z1 = c.node("z1");
+    let mut lmtp = LmtpClient::connect(z1.lmtp_addr(), &c.base.join("lmtp"));
+    let rcpts = ["small@example.com", "large@example.com"];
+    let r = lmtp.deliver("", &rcpts, &message("q1", 600_000));
+    assert_eq!(codes(&r.data), [250, 250], "{r:?}");
+    let r = lmtp.deliver("", &rcpts, &message("q2", 600_000));
+    assert_eq!(codes(&r.data), [552, 250], "{r:?}");
+    lmtp.finish();
+    let q = c.store("z1", "small").get("me/quota").body;
+    assert_eq!(json_num(&q, "hard"), 1_048_576, "{q}");
+    let q = c.store("z1", "large").get("me/quota").body;
+    assert_eq!(json_num(&q, "hard"), 0, "{q}");
+}

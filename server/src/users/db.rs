@@ -26,6 +26,7 @@ pub(crate) fn info_of(o: &Object) -> UserInfo {
         fullname: o.fullname.clone(),
         email: o.email.clone(),
         aliases: vec![],
+        quota: None,
         admin_level: o.admin_level,
         nonactive: o.nonactive,
         home_server: None,

@@ -6,6 +6,7 @@ use kc_directory::{DirError, Directory};
 
 use super::{PluginError, ServerInfo, UserInfo, UserPlugin};
 use crate::redirect::ServerPaths;
+use crate::storage::Quota;
 
 pub struct LdapPlugin {
     dir: Directory,
@@ -36,6 +37,17 @@ fn user_info(u: kc_directory::User) -> UserInfo {
         fullname: u.fullname,
         email: u.email,
         aliases: u.aliases,
+        // Without the override attribute the directory says "server
+        // defaults", which also clears an override set earlier.
+        quota: Some(match u.quota {
+            Some(q) => Quota {
+                override_default: true,
+                warn: i64::try_from(q.warn).unwrap_or(i64::MAX),
+                soft: i64::try_from(q.soft).unwrap_or(i64::MAX),
+                hard: i64::try_from(q.hard).unwrap_or(i64::MAX),
+            },
+            None => Quota::default(),
+        }),
         admin_level: u32::from(u.is_admin),
         nonactive: u.nonactive,
         home_server: u.home_server.filter(|s| !s.is_empty()),

@@ -24,6 +24,10 @@ pub struct UserInfo {
     pub aliases: Vec<String>,
     pub admin_level: u32,
     pub nonactive: bool,
+    /// The quota the directory manages (LDAP: `ldap_quotaoverride_attribute`
+    /// and the level attributes, in bytes); `None` when this node's own
+    /// records are authoritative (db plugin, `kc-admin --qo`).
+    pub quota: Option<crate::storage::Quota>,
     /// `kopanoUserServer`; `None` in single-server setups.
     pub home_server: Option<String>,
     pub enabled_features: Vec<String>,
