@@ -74,6 +74,8 @@ pub struct GatewayContext {
     pub hostname: String,
     /// Turns `true` on SIGTERM: finish the command in progress, then close.
     pub shutdown: watch::Receiver<bool>,
+    /// POP3 maildrops in use by a session of this process.
+    pub pop3_locks: crate::pop3::lock::MaildropLocks,
 }
 
 impl GatewayContext {
@@ -155,6 +157,7 @@ mod tests {
             trusted_edges: crate::net::parse_ranges(edges).unwrap(),
             hostname: "gw.example".into(),
             shutdown: watch::channel(false).1,
+            pop3_locks: Default::default(),
         }
     }
 

@@ -184,6 +184,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         trusted_edges,
         hostname,
         shutdown: signals.shutdown(),
+        pop3_locks: Default::default(),
     });
     info!(
         server_socket = cfg.str("server_socket"),

@@ -347,6 +347,15 @@ fn pop3_session_rules_stls_and_no_delete_without_quit() {
         gw.log()
     );
     assert!(p.cmd("USER alice").starts_with("-ERR"));
+    // One session per maildrop (RFC 1939 §8): a second login waits briefly,
+    // then gets [IN-USE] (RFC 2449).
+    let (mut other, _) = Pop3::connect(gw.pop3_addr());
+    let r = other.cmd(&format!(
+        "AUTH PLAIN {}",
+        plain_ir("alice", &password("alice"))
+    ));
+    assert!(r.starts_with("-ERR [IN-USE]"), "{r}");
+    drop(other);
     assert!(p.cmd("DELE 1").starts_with("+OK"));
     assert!(p.cmd("DELE 1").starts_with("-ERR"), "already deleted");
     assert!(p.cmd("RETR 1").starts_with("-ERR"));

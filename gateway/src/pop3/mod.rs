@@ -8,6 +8,7 @@
 //! Response::serialize / dot_stuff ─► socket bytes
 //! ```
 
+pub mod lock;
 pub mod parser;
 pub mod response;
 pub mod server;

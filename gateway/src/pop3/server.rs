@@ -66,6 +66,8 @@ struct Msg {
 }
 
 struct Maildrop {
+    /// Exclusive access until the session ends (RFC 1939 §8).
+    _lock: super::lock::MaildropGuard,
     session: Session,
     folder: i64,
     uid_validity: u32,
@@ -500,7 +502,26 @@ impl Pop3Session {
                 return Flow::Continue;
             }
         }
-        match open_maildrop(session.clone()).await {
+        // A client that reconnects right after dropping its connection may
+        // arrive before that session has noticed; give it a moment.
+        let mut lock = self.ctx.pop3_locks.try_lock(session.login());
+        for _ in 0..20 {
+            if lock.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            lock = self.ctx.pop3_locks.try_lock(session.login());
+        }
+        let Some(lock) = lock else {
+            info!(user = session.login(), %source, "POP3 login refused: maildrop in use");
+            session.logoff().await;
+            self.send(&Response::Err(
+                Some(RespCode::InUse),
+                "maildrop already in use by another session".into(),
+            ));
+            return Flow::Continue;
+        };
+        match open_maildrop(session.clone(), lock).await {
             Ok(m) => {
                 tracing::Span::current().record("user", session.login());
                 let (n, size) = totals(&m.msgs);
@@ -682,7 +703,10 @@ fn fetch_error(n: u32, e: &ClientError) -> Response {
 }
 
 /// Lists the Inbox once: the message numbers are fixed for the session.
-async fn open_maildrop(session: Session) -> Result<Maildrop, ClientError> {
+async fn open_maildrop(
+    session: Session,
+    lock: super::lock::MaildropGuard,
+) -> Result<Maildrop, ClientError> {
     let folders = session.folders().await?;
     let inbox = folders
         .iter()
@@ -708,6 +732,7 @@ async fn open_maildrop(session: Session) -> Result<Maildrop, ClientError> {
         }
     }
     Ok(Maildrop {
+        _lock: lock,
         session,
         folder: inbox.id,
         uid_validity: inbox.uid_validity,
