@@ -244,6 +244,7 @@ pub fn build(
                 UpstreamTls::Plain => None,
                 _ => upstream_tls.clone(),
             },
+            preauth: crate::mail::preauth::PreauthLimiter::new(settings.mail.max_preauth_per_ip),
         });
         let mut mail = background_service("kc-proxy mail", MailService::new(listeners, ctx));
         mail.threads = Some(server.configuration.threads.max(1));

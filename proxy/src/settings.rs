@@ -336,6 +336,10 @@ fn mail_settings(
         mail.throttle.limit = u32::try_from(cfg.int("mail_auth_failure_limit"))
             .map_err(|_| bad("mail_auth_failure_limit", "0 or a positive number"))?;
     }
+    if has("mail_max_preauth_per_ip") {
+        mail.max_preauth_per_ip = usize::try_from(cfg.int("mail_max_preauth_per_ip"))
+            .map_err(|_| bad("mail_max_preauth_per_ip", "0 or a positive number"))?;
+    }
     if mail.throttle.cap < mail.throttle.base {
         mail.throttle.cap = mail.throttle.base;
     }

@@ -497,3 +497,42 @@ m.logout()
     );
     assert_eq!(imaplib(&stack, uids), first);
 }
+
+/// `mail_max_preauth_per_ip`: connections that have not logged in are
+/// capped per client address; a login frees its place.
+#[test]
+fn preauth_connections_are_capped_per_address() {
+    let cluster = Cluster::start(&[("z1", &[])], &[user("gus", "z1")]);
+    let stack = MailStack::start(cluster, &[], &["mail_max_preauth_per_ip = 2"]);
+    let script = "\
+import socket
+def conn():
+    s = socket.create_connection(('127.0.0.1', IMAP))
+    f = s.makefile('rwb')
+    return s, f, f.readline()
+a, fa, ga = conn()
+b, fb, gb = conn()
+assert ga.startswith(b'* OK') and gb.startswith(b'* OK'), (ga, gb)
+c, fc, gc = conn()
+print(gc.decode().strip())
+# Log in on the first one (STARTTLS, then LOGIN): its place is freed.
+fa.write(b'1 STARTTLS\\r\\n'); fa.flush()
+assert fa.readline().startswith(b'1 OK')
+t = CTX.wrap_socket(a, server_hostname='localhost')
+ft = t.makefile('rwb')
+ft.write(b'2 LOGIN gus ' + PW('gus').encode() + b'\\r\\n'); ft.flush()
+line = ft.readline()
+while line.startswith(b'*'):
+    line = ft.readline()
+assert line.startswith(b'2 OK'), line
+d, fd, gd = conn()
+print(gd.decode().strip()[:4])
+";
+    let out = imaplib(&stack, script);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        ["* BYE Too many connections from your address", "* OK"],
+        "{out}"
+    );
+}

@@ -54,6 +54,7 @@ static OPTIONS: &[OptionSpec] = &[
     opt("mail_auth_penalty_delay", "1", Duration, "Delay before the next login after a failure from the same address or for the same user; doubles per failure").reloadable(),
     opt("mail_auth_penalty_max_delay", "15", Duration, "Longest failed-login delay").reloadable(),
     opt("mail_auth_penalty_window", "900", Duration, "How long failed logins are remembered").reloadable(),
+    opt("mail_max_preauth_per_ip", "50", Int, "Connections per client address (IPv6: per /64) that have not logged in yet; 0 = no limit").reloadable(),
     opt("mail_auth_failure_limit", "10", Int, "Failed logins within the window after which logins are refused; 0 = never").reloadable(),
     // --- upstream (proxy -> node)
     opt("upstream_ssl_ca_file", "", Path, "CA certificates (PEM) to verify https:// nodes; empty = system roots").reloadable(),

@@ -18,6 +18,7 @@
 pub mod imap_preauth;
 pub mod line;
 pub mod pop3_preauth;
+pub mod preauth;
 pub mod sasl;
 pub mod server;
 pub mod stream;
@@ -109,6 +110,9 @@ pub struct MailConfig {
     pub throttle: ThrottleConfig,
     /// Invalid commands tolerated before login, then the connection closes.
     pub max_bad_commands: u32,
+    /// Connections per client address (IPv6 /64) that have not logged in
+    /// yet; 0 = no limit (`mail_max_preauth_per_ip`).
+    pub max_preauth_per_ip: usize,
     /// IMAP framing limits before login.
     pub imap_limits: imap_preauth::Limits,
 }
@@ -126,6 +130,7 @@ impl Default for MailConfig {
             upstream_tls: UPSTREAM_TLS,
             throttle: ThrottleConfig::default(),
             max_bad_commands: MAX_BAD_COMMANDS,
+            max_preauth_per_ip: 50,
             imap_limits: imap_preauth::Limits::default(),
         }
     }

@@ -68,6 +68,8 @@ pub struct MailContext {
     pub throttle: Mutex<Throttle>,
     /// TLS client configuration towards the nodes (when not plain).
     pub upstream_tls: Option<Arc<rustls::ClientConfig>>,
+    /// Pre-login connections per client address.
+    pub preauth: Arc<super::preauth::PreauthLimiter>,
 }
 
 impl std::fmt::Debug for MailContext {
@@ -182,6 +184,25 @@ async fn session(
         .mail_sessions
         .with_label_values(&[protocol.name()])
         .inc();
+    let Some(slot) = ctx.preauth.acquire(client.peer.ip()) else {
+        tracing::warn!(
+            limit = ctx.cfg.max_preauth_per_ip,
+            "too many connections without login from this address; closed"
+        );
+        if !implicit_tls {
+            let line: &[u8] = match protocol {
+                Protocol::Imap => b"* BYE Too many connections from your address\r\n",
+                Protocol::Pop3 => b"-ERR [SYS/TEMP] Too many connections from your address\r\n",
+            };
+            let mut tcp = tcp;
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_secs(1),
+                tokio::io::AsyncWriteExt::write_all(&mut tcp, line),
+            )
+            .await;
+        }
+        return;
+    };
     let mut stream = MailStream::Plain(tcp);
     if implicit_tls {
         let Some(cfg) = tls.clone() else {
@@ -205,6 +226,7 @@ async fn session(
         tls,
         bad: 0,
         span_user: None,
+        preauth: Some(slot),
         deadline: Instant::now() + ctx.cfg.preauth_limit,
     };
     let result = match protocol {
@@ -238,6 +260,8 @@ enum RouteError {
 struct Session {
     ctx: Arc<MailContext>,
     client: ClientInfo,
+    /// Held until the login succeeds (the relay does not count).
+    preauth: Option<super::preauth::PreauthSlot>,
     protocol: Protocol,
     tls: Option<Arc<rustls::ServerConfig>>,
     bad: u32,
@@ -653,6 +677,7 @@ impl Session {
                         format!("{tag} OK [CAPABILITY {caps}] Logged in\r\n").as_bytes(),
                     );
                     send(&mut stream, &out).await?;
+                    self.preauth.take();
                     return relay(stream, conn, asm.take_buffered()).await;
                 }
                 Attempt::Failed => {
@@ -870,6 +895,7 @@ impl Session {
             match self.attempt(&creds).await {
                 Attempt::LoggedIn(l) => {
                     send(&mut stream, b"+OK Logged in.\r\n").await?;
+                    self.preauth.take();
                     return relay(stream, l.conn, lines.take_all()).await;
                 }
                 Attempt::Failed => {
