@@ -81,10 +81,10 @@ fn main() -> ExitCode {
     }
 }
 
-/// TLS towards the node for an https `server_socket`. gateway.cfg has no
-/// option for the node's CA, so the client-verification CA
-/// (`ssl_verify_file`/`ssl_verify_path`) is used when set, else the
-/// system's CA directory.
+/// TLS towards the node for an https `server_socket`: the node's CA from
+/// `server_ssl_ca_file` (a kc addition), else the client-verification CA
+/// (`ssl_verify_file`/`ssl_verify_path`) when set, else the system's CA
+/// directory.
 fn node_tls(cfg: &Config) -> anyhow::Result<Option<Arc<rustls::ClientConfig>>> {
     let url = cfg.str("server_socket");
     if !url.starts_with("https://") {
@@ -95,9 +95,14 @@ fn node_tls(cfg: &Config) -> anyhow::Result<Option<Arc<rustls::ClientConfig>>> {
         }
         return Ok(None);
     }
-    let (ca_file, ca_dir) = match (cfg.path("ssl_verify_file"), cfg.path("ssl_verify_path")) {
-        (None, None) => (None, Some(PathBuf::from("/etc/ssl/certs"))),
-        other => other,
+    let (ca_file, ca_dir) = match (
+        cfg.path("server_ssl_ca_file"),
+        cfg.path("ssl_verify_file"),
+        cfg.path("ssl_verify_path"),
+    ) {
+        (Some(node_ca), _, _) => (Some(node_ca), None),
+        (None, None, None) => (None, Some(PathBuf::from("/etc/ssl/certs"))),
+        (None, file, dir) => (file, dir),
     };
     let spec = ClientTls {
         ca_file,

@@ -541,3 +541,33 @@ fn pop3_login_follows_the_store_to_its_home_node() {
         gw.log()
     );
 }
+
+/// An https:// server_socket verified with `server_ssl_ca_file` (the node's
+/// CA); a wrong CA makes the login a temporary failure, never a success.
+#[test]
+fn pop3_over_https_server_socket_with_node_ca() {
+    let c = Cluster::start(&[("z1", &[])], &users());
+    deliver(&c, 1);
+    let node = c.node("z1");
+    let socket = format!("server_socket = https://127.0.0.1:{}/kopano", node.tls_port);
+    let ca = format!("server_ssl_ca_file = {}", c.pki.ca_file.display());
+    let gw = start_gateway(&c, "z1", &[&socket, &ca]);
+    let (mut p, _) = Pop3::connect(gw.pop3_addr());
+    assert!(p.cmd("USER alice").starts_with("+OK"));
+    let r = p.cmd(&format!("PASS {}", password("alice")));
+    assert!(
+        r.starts_with("+OK maildrop has 1 messages"),
+        "{r}\n{}",
+        gw.log()
+    );
+
+    // Another CA does not vouch for the node: no login, a clear -ERR.
+    let stranger = server_harness::Pki::new(&c.base.join("other-pki"));
+    let wrong_ca = format!("server_ssl_ca_file = {}", stranger.ca_file.display());
+    let other = start_gateway(&c, "z1", &[&socket, &wrong_ca]);
+
+    let (mut p, _) = Pop3::connect(other.pop3_addr());
+    assert!(p.cmd("USER alice").starts_with("+OK"));
+    let r = p.cmd(&format!("PASS {}", password("alice")));
+    assert!(r.starts_with("-ERR [SYS/TEMP]"), "{r}");
+}

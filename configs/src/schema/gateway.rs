@@ -57,6 +57,7 @@ static OPTIONS: &[OptionSpec] = &[
     opt("server_socket", "http://localhost:236/kopano", Uri, "Storage server; use http(s), not the unix socket (that would trust every login)"),
     opt("sslkey_file", "", Path, "Client certificate + key (PEM) for an https:// server_socket"),
     opt("sslkey_pass", "", Str, "Password of the private key in sslkey_file").secret(),
+    opt("server_ssl_ca_file", "", Path, "kc addition: CA certificates (PEM) that sign an https:// server_socket; empty = ssl_verify_file/ssl_verify_path, else the system CAs"),
     opt("bypass_auth", "no", Bool, "Let the server skip the password check for the gateway's logins (only with a trusted socket)"),
     // --- TLS towards clients
     opt("ssl_private_key_file", "/etc/kopano/gateway/privkey.pem", Path, "Private key (PEM) for IMAPS/POP3S and STARTTLS").reloadable(),
