@@ -310,11 +310,25 @@ fn cmd_leaf(
             write_public(target, issued.key.public_key_pem().as_bytes(), common.force)?;
             println!("installed {}", target.display());
         }
-        println!(
-            "WARNING: {} lets its holder log on to a node as any user, SYSTEM included.",
-            out.display()
-        );
-        println!("         Treat it as a master key; never put it on the edge proxy host.");
+        // The key grants SYSTEM only where its public half sits in a node's
+        // sslkeys_path; say so precisely instead of alarming for every
+        // transport identity (such as the edge's).
+        if let Some(target) = &installed {
+            println!(
+                "WARNING: {} now lets its holder log on as any user, SYSTEM included, to every node \
+                 whose sslkeys_path is {}.",
+                out.display(),
+                target.parent().unwrap_or(Path::new(".")).display()
+            );
+            println!("         Treat it as a master key; never put it on the edge proxy host.");
+        } else {
+            println!(
+                "note: {} grants SYSTEM on every node whose sslkeys_path holds {}; do not install \
+                 it there for transport-only identities (e.g. the edge).",
+                out.display(),
+                public.display()
+            );
+        }
     } else {
         println!("server.cfg: server_ssl_key_file = {}", out.display());
         println!(
