@@ -188,7 +188,7 @@ async fn handshake(tcp: tokio::net::TcpStream, ctx: &GatewayContext) -> Option<C
         warn!("TLS listener without certificate");
         return None;
     };
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, Conn::Plain(tcp).start_tls(&acceptor)).await {
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, Conn::Plain(tcp).accept(&acceptor)).await {
         Ok(Ok(c)) => Some(c),
         Ok(Err(e)) => {
             match kc_certs::tls::handshake_error(&e) {

@@ -1,90 +1,11 @@
 //! Client connections that can be upgraded to TLS in place (STARTTLS, STLS),
 //! and address ranges for `trusted_edge_addresses`.
 
-use std::io;
 use std::net::IpAddr;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
-use tokio_rustls::server::TlsStream;
-use tokio_rustls::TlsAcceptor;
-
-/// A client connection, plain or TLS.
-pub enum Conn {
-    /// Plain TCP (IMAP 143, POP3 110 before STARTTLS/STLS).
-    Plain(TcpStream),
-    /// TLS (IMAPS/POP3S, or after STARTTLS/STLS).
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl Conn {
-    /// Runs the TLS handshake on a plain connection. The caller must discard
-    /// anything it read before (no plaintext command injection, RFC 2595 §3.1).
-    pub async fn start_tls(self, acceptor: &TlsAcceptor) -> io::Result<Conn> {
-        match self {
-            Conn::Plain(tcp) => Ok(Conn::Tls(Box::new(acceptor.accept(tcp).await?))),
-            Conn::Tls(_) => Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "TLS is already active",
-            )),
-        }
-    }
-
-    /// Whether the connection is encrypted.
-    pub fn is_tls(&self) -> bool {
-        matches!(self, Conn::Tls(_))
-    }
-
-    /// The verified client certificate chain (leaf first), when one was sent.
-    pub fn peer_certificates(&self) -> Option<&[rustls::pki_types::CertificateDer<'static>]> {
-        match self {
-            Conn::Tls(s) => s.get_ref().1.peer_certificates(),
-            Conn::Plain(_) => None,
-        }
-    }
-}
-
-impl AsyncRead for Conn {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Conn {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
+/// A client connection, plain or TLS; upgraded in place by STARTTLS/STLS
+/// with [`MaybeTls::accept`](kc_certs::tls::MaybeTls::accept).
+pub type Conn = kc_certs::tls::MaybeTls;
 
 /// An address range: `10.0.0.0/8`, `::1`, `192.0.2.7`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

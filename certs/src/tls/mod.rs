@@ -14,6 +14,7 @@ mod reload;
 mod roots;
 mod server;
 mod sslkeys;
+mod stream;
 mod verify;
 
 pub use client::ClientTls;
@@ -26,4 +27,5 @@ pub use reload::{ReloadingCertResolver, ReloadingServerConfig};
 pub use roots::{load_roots, load_roots_with_certs};
 pub use server::{ClientAuth, ServerTls};
 pub use sslkeys::{spki_of_certificate, SslKeys};
+pub use stream::MaybeTls;
 pub use verify::{handshake_error, map_verification_error, verify_certificate, Purpose};

@@ -236,11 +236,8 @@ impl Pop3Session {
             .tls_acceptor()
             .ok_or_else(|| std::io::Error::other("no TLS configured"))?;
         let conn = self.conn.take().ok_or_else(closed)?;
-        match tokio::time::timeout(
-            crate::listeners::HANDSHAKE_TIMEOUT,
-            conn.start_tls(&acceptor),
-        )
-        .await
+        match tokio::time::timeout(crate::listeners::HANDSHAKE_TIMEOUT, conn.accept(&acceptor))
+            .await
         {
             Ok(Ok(c)) => {
                 self.conn = Some(c);

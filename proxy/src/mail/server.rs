@@ -208,7 +208,7 @@ async fn session(
         let Some(cfg) = tls.clone() else {
             return;
         };
-        stream = match stream.accept_tls(cfg, ctx.cfg.command_timeout).await {
+        stream = match crate::mail::stream::accept_tls(stream, cfg, ctx.cfg.command_timeout).await {
             Ok(s) => s,
             Err(e) => {
                 let why = kc_certs::tls::handshake_error(&e)
@@ -585,7 +585,9 @@ impl Session {
                     .await?;
                     // Anything pipelined behind STARTTLS was sent in the clear.
                     asm.clear();
-                    stream = stream.accept_tls(cfg, self.ctx.cfg.command_timeout).await?;
+                    stream =
+                        crate::mail::stream::accept_tls(stream, cfg, self.ctx.cfg.command_timeout)
+                            .await?;
                     self.ctx.shared.metrics.tls_handshakes.inc();
                     continue;
                 }
@@ -804,7 +806,9 @@ impl Session {
                     send(&mut stream, b"+OK Begin TLS negotiation now.\r\n").await?;
                     lines.clear();
                     user = None;
-                    stream = stream.accept_tls(cfg, self.ctx.cfg.command_timeout).await?;
+                    stream =
+                        crate::mail::stream::accept_tls(stream, cfg, self.ctx.cfg.command_timeout)
+                            .await?;
                     self.ctx.shared.metrics.tls_handshakes.inc();
                     continue;
                 }

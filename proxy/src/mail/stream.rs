@@ -3,119 +3,47 @@
 //! one type so that the relay is the same for all of them.
 
 use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use rustls::pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::line::{Line, LineReader};
 
-/// One side of a mail session.
-pub enum MailStream {
-    /// Plain TCP.
-    Plain(TcpStream),
-    /// TLS accepted from a client.
-    Server(Box<tokio_rustls::server::TlsStream<TcpStream>>),
-    /// TLS towards a node.
-    Client(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+/// One side of a mail session: a client connection that STARTTLS/STLS may
+/// upgrade, or a node connection, plain or TLS.
+pub type MailStream = kc_certs::tls::MaybeTls;
+
+/// Accepts TLS on a plain client connection (implicit TLS or STARTTLS)
+/// within `timeout`.
+pub async fn accept_tls(
+    stream: MailStream,
+    config: Arc<rustls::ServerConfig>,
+    timeout: Duration,
+) -> io::Result<MailStream> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    within(timeout, stream.accept(&acceptor)).await
 }
 
-impl std::fmt::Debug for MailStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            MailStream::Plain(_) => "MailStream::Plain",
-            MailStream::Server(_) => "MailStream::Server",
-            MailStream::Client(_) => "MailStream::Client",
-        })
-    }
+/// Starts TLS towards a node within `timeout`.
+pub async fn connect_tls(
+    stream: MailStream,
+    config: Arc<rustls::ClientConfig>,
+    name: ServerName<'static>,
+    timeout: Duration,
+) -> io::Result<MailStream> {
+    let connector = tokio_rustls::TlsConnector::from(config);
+    within(timeout, stream.connect(&connector, name)).await
 }
 
-impl MailStream {
-    /// Whether TLS is active.
-    pub fn is_tls(&self) -> bool {
-        !matches!(self, MailStream::Plain(_))
-    }
-
-    /// Accepts TLS on a plain client connection (implicit TLS or STARTTLS).
-    pub async fn accept_tls(
-        self,
-        config: Arc<rustls::ServerConfig>,
-        timeout: Duration,
-    ) -> io::Result<MailStream> {
-        let MailStream::Plain(tcp) = self else {
-            return Err(io::Error::other("TLS is already active"));
-        };
-        let accept = tokio_rustls::TlsAcceptor::from(config).accept(tcp);
-        let tls = tokio::time::timeout(timeout, accept)
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
-        Ok(MailStream::Server(Box::new(tls)))
-    }
-
-    /// Starts TLS towards a node.
-    pub async fn connect_tls(
-        self,
-        config: Arc<rustls::ClientConfig>,
-        name: ServerName<'static>,
-        timeout: Duration,
-    ) -> io::Result<MailStream> {
-        let MailStream::Plain(tcp) = self else {
-            return Err(io::Error::other("TLS is already active"));
-        };
-        let connect = tokio_rustls::TlsConnector::from(config).connect(name, tcp);
-        let tls = tokio::time::timeout(timeout, connect)
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
-        Ok(MailStream::Client(Box::new(tls)))
-    }
-}
-
-impl AsyncRead for MailStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            MailStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            MailStream::Server(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-            MailStream::Client(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for MailStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            MailStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            MailStream::Server(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-            MailStream::Client(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            MailStream::Plain(s) => Pin::new(s).poll_flush(cx),
-            MailStream::Server(s) => Pin::new(s.as_mut()).poll_flush(cx),
-            MailStream::Client(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            MailStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            MailStream::Server(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-            MailStream::Client(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
+async fn within(
+    timeout: Duration,
+    handshake: impl std::future::Future<Output = io::Result<MailStream>>,
+) -> io::Result<MailStream> {
+    tokio::time::timeout(timeout, handshake)
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))?
 }
 
 /// Bytes read from the socket per call.

@@ -130,8 +130,7 @@ async fn start_tls(stream: MailStream, t: &Target) -> Result<MailStream, Upstrea
         .ok_or_else(|| UpstreamError::Tls("no upstream TLS configuration".into()))?;
     let name = ServerName::try_from(t.host.clone())
         .map_err(|_| UpstreamError::Tls(format!("'{}' is not a valid TLS name", t.host)))?;
-    stream
-        .connect_tls(cfg, name, t.connect_timeout)
+    crate::mail::stream::connect_tls(stream, cfg, name, t.connect_timeout)
         .await
         .map_err(|e| {
             UpstreamError::Tls(
@@ -618,7 +617,9 @@ mod dialogue_tests {
             let wait = Duration::from_secs(5);
             let mut s = MailStream::Plain(tcp);
             if fake.implicit {
-                s = s.accept_tls(tls.clone().unwrap(), wait).await.unwrap();
+                s = crate::mail::stream::accept_tls(s, tls.clone().unwrap(), wait)
+                    .await
+                    .unwrap();
             }
             let mut conn = LineConn::new(s, 4096, wait);
             conn.send(fake.greeting.as_bytes()).await.unwrap();
@@ -637,11 +638,10 @@ mod dialogue_tests {
                         b"kcp0 OK go\r\n"
                     };
                     conn.send(ok).await.unwrap();
-                    conn.stream = conn
-                        .stream
-                        .accept_tls(tls.clone().unwrap(), wait)
-                        .await
-                        .unwrap();
+                    conn.stream =
+                        crate::mail::stream::accept_tls(conn.stream, tls.clone().unwrap(), wait)
+                            .await
+                            .unwrap();
                     continue;
                 }
                 conn.send(reply.as_bytes()).await.unwrap();

@@ -216,12 +216,8 @@ pub fn bodies(b: &[u8]) -> R<BodiesReq> {
 
 /// `op` of a `flags` call.
 pub fn flag_op(op: Option<&str>) -> R<FlagOp> {
-    match op {
-        Some("add") => Ok(FlagOp::Add),
-        Some("remove") => Ok(FlagOp::Remove),
-        Some("replace") => Ok(FlagOp::Replace),
-        _ => Err(bad("op must be add, remove or replace")),
-    }
+    op.and_then(FlagOp::parse)
+        .ok_or_else(|| bad("op must be add, remove or replace"))
 }
 
 #[cfg(test)]

@@ -79,27 +79,9 @@ pub struct Appended {
     pub modseq: i64,
 }
 
-/// How `set_flags` combines the given flags with the present ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FlagOp {
-    /// Add the flags.
-    Add,
-    /// Remove the flags.
-    Remove,
-    /// Replace all flags.
-    Replace,
-}
-
-impl FlagOp {
-    /// The wire name (`op` of `POST flags`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FlagOp::Add => "add",
-            FlagOp::Remove => "remove",
-            FlagOp::Replace => "replace",
-        }
-    }
-}
+/// How `set_flags` combines the given flags: the store's own type, whose
+/// `as_str` is the wire name.
+pub use crate::storage::FlagOp;
 
 /// One entry of the change log (`GET changes`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

@@ -224,7 +224,7 @@ impl Session {
         let Some(conn) = self.io.conn.take() else {
             return Ok(Flow::Close);
         };
-        match conn.start_tls(&acceptor).await {
+        match conn.accept(&acceptor).await {
             Ok(tls) => {
                 self.io.conn = Some(tls);
                 self.io.rx = Receiver::new(Limits::unauthenticated());
