@@ -142,3 +142,68 @@ pub fn start_gateway_at(
     kc_tests::wait_for_port(g.pop3s_addr(), Duration::from_secs(60));
     g
 }
+
+/// A fetchmail run configuration in `dir` that polls `login` over POP3S on
+/// 127.0.0.1:`port` (verifying the cluster CA) and hands each message to an
+/// MDA that writes it as a file under `dir/mail`. Returns the rc file.
+pub fn write_fetchmailrc(dir: &std::path::Path, c: &Cluster, port: u16, login: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let out = dir.join("mail");
+    std::fs::create_dir_all(&out).unwrap();
+    let mda = dir.join("mda.sh");
+    std::fs::write(
+        &mda,
+        format!(
+            "#!/bin/sh\nexec cat > \"{}/$(date +%s%N)-$$.eml\"\n",
+            out.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&mda, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let rc = dir.join("fetchmailrc");
+    std::fs::write(
+        &rc,
+        format!(
+            "set no syslog\n\
+             poll localhost via 127.0.0.1 service {port} protocol pop3 uidl\n\
+             \tuser \"{login}\" there with password \"{pw}\" is \"{login}\" here\n\
+             \tssl sslcertck sslcertfile \"{ca}\" sslcommonname localhost\n\
+             \tmda \"{mda}\"\n\
+             \tfetchall nokeep no rewrite\n",
+            pw = crate::cluster::password(login),
+            ca = c.pki.ca_file.display(),
+            mda = mda.display(),
+        ),
+    )
+    .unwrap();
+    // fetchmail refuses an rc file others can read.
+    std::fs::set_permissions(&rc, std::fs::Permissions::from_mode(0o600)).unwrap();
+    rc
+}
+
+/// Runs fetchmail once with `rc` (state files in `dir`); the exit code (1 =
+/// no mail) and its output.
+pub fn run_fetchmail(dir: &std::path::Path, rc: &std::path::Path) -> (Option<i32>, String) {
+    let bin = kc_tests::require_tool("fetchmail");
+    let out = Command::new(bin)
+        .env("HOME", dir)
+        .env("FETCHMAILHOME", dir)
+        .arg("-f")
+        .arg(rc)
+        .arg("--nodetach")
+        .arg("--idfile")
+        .arg(dir.join("fetchids"))
+        .arg("--pidfile")
+        .arg(dir.join("fetchmail.pid"))
+        .arg("-v")
+        .output()
+        .expect("run fetchmail");
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}

@@ -16,8 +16,6 @@ mod gateway_harness;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -163,64 +161,6 @@ fn inbox_uids(c: &Cluster) -> Vec<u32> {
     s.list(inbox).into_iter().map(|(u, _)| u).collect()
 }
 
-fn write_fetchmailrc(dir: &Path, c: &Cluster, port: u16) -> std::path::PathBuf {
-    let out = dir.join("mail");
-    std::fs::create_dir_all(&out).unwrap();
-    let mda = dir.join("mda.sh");
-    std::fs::write(
-        &mda,
-        format!(
-            "#!/bin/sh\nexec cat > \"{}/$(date +%s%N)-$$.eml\"\n",
-            out.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&mda, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let rc = dir.join("fetchmailrc");
-    std::fs::write(
-        &rc,
-        format!(
-            "set no syslog\n\
-             poll localhost via 127.0.0.1 service {port} protocol pop3 uidl\n\
-             \tuser \"alice\" there with password \"{pw}\" is \"alice\" here\n\
-             \tssl sslcertck sslcertfile \"{ca}\" sslcommonname localhost\n\
-             \tmda \"{mda}\"\n\
-             \tfetchall nokeep no rewrite\n",
-            pw = password("alice"),
-            ca = c.pki.ca_file.display(),
-            mda = mda.display(),
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&rc, std::fs::Permissions::from_mode(0o600)).unwrap();
-    rc
-}
-
-fn run_fetchmail(dir: &Path, rc: &Path) -> (Option<i32>, String) {
-    let bin = kc_tests::require_tool("fetchmail");
-    let out = Command::new(bin)
-        .env("HOME", dir)
-        .env("FETCHMAILHOME", dir)
-        .arg("-f")
-        .arg(rc)
-        .arg("--nodetach")
-        .arg("--idfile")
-        .arg(dir.join("fetchids"))
-        .arg("--pidfile")
-        .arg(dir.join("fetchmail.pid"))
-        .arg("-v")
-        .output()
-        .expect("run fetchmail");
-    (
-        out.status.code(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
 fn crlf_to_lf(b: &[u8]) -> String {
     String::from_utf8_lossy(b).replace("\r\n", "\n")
 }
@@ -285,7 +225,7 @@ fn pop3s_curl_reads_and_fetchmail_retrieves_and_deletes() {
     // fetchmail over POP3S: retrieves all three, deletes them at QUIT.
     let fdir = c.base.join("fetchmail");
     std::fs::create_dir_all(&fdir).unwrap();
-    let rc = write_fetchmailrc(&fdir, &c, port);
+    let rc = write_fetchmailrc(&fdir, &c, port, "alice");
     let (code, out) = run_fetchmail(&fdir, &rc);
     assert_eq!(code, Some(0), "fetchmail:\n{out}\n{}", gw.log());
     let mut got: Vec<String> = std::fs::read_dir(fdir.join("mail"))

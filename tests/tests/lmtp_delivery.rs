@@ -208,15 +208,22 @@ fn lmtp_acknowledged_messages_survive_sigkill() {
     let addr = c.node("z1").lmtp_addr();
     let mut lmtp = LmtpClient::connect(addr, &c.base.join("lmtp"));
     const TOTAL: usize = 1000;
-    // Queue every transaction up front; the client works through them one
-    // by one and reports each answer as it comes.
-    for i in 0..TOTAL {
+    const KILL_AT: usize = 400;
+    // Keep a window of transactions queued at the client, so that some are
+    // in flight (mid-DATA, mid-commit) when the kill lands, while the kill
+    // still lands in the middle of the 1,000 however fast the node runs.
+    const WINDOW: usize = 16;
+    let send = |lmtp: &mut LmtpClient, i: usize| {
         lmtp.send(
             "",
             &["alice@example.com"],
             &message(&format!("k{i}"), 2_000),
-        );
+        )
+    };
+    for i in 0..WINDOW {
+        send(&mut lmtp, i);
     }
+    let mut sent = WINDOW;
     let mut acked = BTreeSet::new();
     let mut killed = false;
     let mut i = 0;
@@ -225,14 +232,17 @@ fn lmtp_acknowledged_messages_survive_sigkill() {
             acked.insert(format!("k{i}@example.net"));
         }
         i += 1;
-        if i == 400 {
+        if i == KILL_AT {
             c.node_mut("z1").kill9();
             killed = true;
+        } else if sent < TOTAL && !killed {
+            send(&mut lmtp, sent);
+            sent += 1;
         }
     }
     assert!(killed, "the client stopped after {i} transactions");
     assert!(
-        (400..TOTAL).contains(&acked.len()),
+        (KILL_AT..KILL_AT + WINDOW).contains(&acked.len()),
         "kill landed in the middle: {} acknowledged",
         acked.len()
     );

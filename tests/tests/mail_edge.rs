@@ -18,7 +18,6 @@ mod gateway_harness;
 mod mail_stack;
 
 use std::io::{BufRead, BufReader};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -237,58 +236,17 @@ fn real_clients_through_the_edge_reach_their_home_node() {
 
     // ---- fetchmail over POP3S: retrieve and delete (carol) ---------------------
     let fm_dir = c.base.join("fetchmail");
-    let got = fm_dir.join("mail");
-    std::fs::create_dir_all(&got).unwrap();
-    let mda = fm_dir.join("mda.sh");
-    std::fs::write(
-        &mda,
-        format!(
-            "#!/bin/sh\nexec cat > \"{}/$(date +%s%N)-$$.eml\"\n",
-            got.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&mda, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let rc = fm_dir.join("fetchmailrc");
-    std::fs::write(
-        &rc,
-        format!(
-            "set no syslog\n\
-             poll localhost via 127.0.0.1 service {port} protocol pop3 uidl\n\
-             \tuser \"carol\" there with password \"{pw}\" is \"carol\" here\n\
-             \tssl sslcertck sslcertfile \"{ca}\" sslcommonname localhost\n\
-             \tmda \"{mda}\"\n\
-             \tfetchall nokeep no rewrite\n",
-            port = stack.edge.pop3s,
-            pw = password("carol"),
-            mda = mda.display(),
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&rc, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let fetchmail = kc_tests::require_tool("fetchmail");
-    let fm = |home: &Path| {
-        Command::new(&fetchmail)
-            .env("HOME", home)
-            .env("FETCHMAILHOME", home)
-            .args(["-f"])
-            .arg(&rc)
-            .args(["--nodetach", "-v"])
-            .output()
-            .unwrap()
-    };
-    let o = fm(&fm_dir);
-    assert!(
-        o.status.success(),
-        "fetchmail: {}{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr),
-        stack.edge.log()
-    );
-    let files: Vec<_> = std::fs::read_dir(&got).unwrap().flatten().collect();
+    std::fs::create_dir_all(&fm_dir).unwrap();
+    let rc = gateway_harness::write_fetchmailrc(&fm_dir, c, stack.edge.pop3s, "carol");
+    let (code, out) = gateway_harness::run_fetchmail(&fm_dir, &rc);
+    assert_eq!(code, Some(0), "fetchmail: {out}\n{}", stack.edge.log());
+    let files: Vec<_> = std::fs::read_dir(fm_dir.join("mail"))
+        .unwrap()
+        .flatten()
+        .collect();
     assert_eq!(files.len(), 3);
     // Deleted on the server: a second run finds nothing (exit 1 = no mail).
-    assert_eq!(fm(&fm_dir).status.code(), Some(1));
+    assert_eq!(gateway_harness::run_fetchmail(&fm_dir, &rc).0, Some(1));
     let mut carol = c.store("z2", "carol");
     let inbox = carol.folder_id("inbox");
     assert!(carol.list(inbox).is_empty());
