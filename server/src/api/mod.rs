@@ -454,50 +454,33 @@ async fn stream_bodies(node: Arc<Node>, folder: i64, uids: Vec<u32>, header: boo
             let Some(body) = body else { continue };
             out.extend_from_slice(frames::frame_head(uid, body.len).as_bytes());
             for p in body.pieces {
-                match p {
-                    Piece::Bytes(b) if b.len() < BULK_CHUNK => out.extend_from_slice(&b),
+                let sent = match p {
+                    Piece::Bytes(b) if b.len() < BULK_CHUNK => {
+                        out.extend_from_slice(&b);
+                        out.len() < BULK_CHUNK || send_buffered(&mut out, &tx).await
+                    }
+                    // Large pieces go out as they are, after what is buffered.
                     Piece::Bytes(b) => {
-                        if !out.is_empty()
-                            && tx
-                                .send(Ok(Bytes::from(std::mem::take(&mut out))))
-                                .await
-                                .is_err()
-                        {
-                            return;
-                        }
-                        if tx.send(Ok(b)).await.is_err() {
-                            return;
-                        }
+                        send_buffered(&mut out, &tx).await && tx.send(Ok(b)).await.is_ok()
                     }
                     Piece::File(f, len) => {
-                        if !out.is_empty()
-                            && tx
-                                .send(Ok(Bytes::from(std::mem::take(&mut out))))
-                                .await
-                                .is_err()
-                        {
-                            return;
-                        }
-                        if !stream_file(f, len, &tx).await {
-                            return;
-                        }
+                        send_buffered(&mut out, &tx).await && stream_file(f, len, &tx).await
                     }
-                }
-                if out.len() >= BULK_CHUNK
-                    && tx
-                        .send(Ok(Bytes::from(std::mem::take(&mut out))))
-                        .await
-                        .is_err()
-                {
+                };
+                if !sent {
                     return;
                 }
             }
             out.extend_from_slice(frames::FRAME_END);
         }
     }
-    if !out.is_empty() {
-        let _ = tx.send(Ok(Bytes::from(out))).await;
-    }
+    send_buffered(&mut out, &tx).await;
+}
+
+/// Sends what `out` holds (nothing when it is empty); `false` when the
+/// client is gone.
+async fn send_buffered(out: &mut Vec<u8>, tx: &ChunkTx) -> bool {
+    out.is_empty() || tx.send(Ok(Bytes::from(std::mem::take(out)))).await.is_ok()
 }
 
 /// Fields a listing may select (`fields=` query parameter, comma-separated).
