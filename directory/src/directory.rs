@@ -73,6 +73,8 @@ struct Inner {
     mapping: Mapping,
     counters: Arc<Counters>,
     users: TtlCache<User>,
+    /// By email address or alias (LMTP recipients).
+    addresses: TtlCache<User>,
     user_list: TtlCache<Vec<User>>,
     groups: TtlCache<Group>,
     servers: TtlCache<Server>,
@@ -149,6 +151,7 @@ impl Directory {
                 auth_method: settings.auth_method,
                 mapping,
                 users: TtlCache::new(c.user_ttl, &c, counters.clone()),
+                addresses: TtlCache::new(c.user_ttl, &c, counters.clone()),
                 user_list: TtlCache::new(c.user_ttl, &c, counters.clone()),
                 groups: TtlCache::new(c.user_ttl, &c, counters.clone()),
                 servers: TtlCache::new(c.server_ttl, &c, counters.clone()),
@@ -200,6 +203,26 @@ impl Directory {
                     .search(&m.user_by_login_filter(login.trim()), self.user_attrs())
                     .await?;
                 let e = Mapping::exactly_one(ObjectKind::User, login, entries)?;
+                let mut u = m.user_from_entry(&e)?;
+                u.company = self.company_of(&e.dn).await?;
+                Ok(u)
+            })
+            .await
+    }
+
+    /// The user whose email address or alias is `address`, with one
+    /// directory search (cached like [`user`](Directory::user)); LDAP's
+    /// matching rules for `mail` make the comparison case-insensitive.
+    pub async fn user_by_address(&self, address: &str) -> Result<User, DirError> {
+        check_name(ObjectKind::User, address)?;
+        let m = &self.inner.mapping;
+        self.inner
+            .addresses
+            .get_or_load(&key(address), || async {
+                let entries = self
+                    .search(&m.user_by_address_filter(address.trim()), self.user_attrs())
+                    .await?;
+                let e = Mapping::exactly_one(ObjectKind::User, address, entries)?;
                 let mut u = m.user_from_entry(&e)?;
                 u.company = self.company_of(&e.dn).await?;
                 Ok(u)
@@ -458,6 +481,7 @@ impl Directory {
     pub fn invalidate(&self) {
         let i = &self.inner;
         i.users.clear();
+        i.addresses.clear();
         i.user_list.clear();
         i.groups.clear();
         i.servers.clear();

@@ -329,6 +329,22 @@ impl Mapping {
         Self::and_eq(self.user_filter(), &self.loginname_attribute, login)
     }
 
+    /// Users whose email address or one of whose aliases equals `address`
+    /// (LMTP recipients; values escaped per RFC 4515).
+    pub fn user_by_address_filter(&self, address: &str) -> String {
+        let v = escape_filter_value(address);
+        let mut any = format!("(|({}={v})", self.email_attribute);
+        if !self.aliases_attribute.is_empty() {
+            any.push_str(&format!("({}={v})", self.aliases_attribute));
+        }
+        any.push(')');
+        let mut f = self.user_filter();
+        f.pop();
+        f.push_str(&any);
+        f.push(')');
+        f
+    }
+
     pub fn group_filter(&self) -> String {
         self.class_filter(&self.group_type_value, &self.group_search_filter)
     }
@@ -649,6 +665,11 @@ mod tests {
             "(&(objectClass=posixAccount)(kopanoAccount=1)(uid=\\2a\\29\\28uid=\\2a))"
         );
         assert!(Filter::parse(&m2.user_by_login_filter("admin)(|(a=*")).is_ok());
+        assert_eq!(
+            m.user_by_address_filter("a*b@example.com"),
+            "(&(objectClass=posixAccount)(|(mail=a\\2ab@example.com)(kopanoAliases=a\\2ab@example.com)))"
+        );
+        assert!(Filter::parse(&m2.user_by_address_filter("x)(uid=*")).is_ok());
         let ad = Mapping::active_directory();
         assert_eq!(
             ad.server_by_name_filter("z1"),

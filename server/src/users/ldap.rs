@@ -92,6 +92,16 @@ impl UserPlugin for LdapPlugin {
         self.dir.user(login).await.map(user_info).map_err(map_err)
     }
 
+    /// One directory search by `mail` or alias, instead of the trait's scan
+    /// of every user.
+    async fn user_by_address(&self, address: &str) -> Result<UserInfo, PluginError> {
+        self.dir
+            .user_by_address(address)
+            .await
+            .map(user_info)
+            .map_err(map_err)
+    }
+
     async fn users(&self) -> Result<Vec<UserInfo>, PluginError> {
         Ok(self
             .dir

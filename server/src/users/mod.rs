@@ -62,8 +62,9 @@ pub trait UserPlugin: Send + Sync {
     async fn user(&self, login: &str) -> Result<UserInfo, PluginError>;
     async fn users(&self) -> Result<Vec<UserInfo>, PluginError>;
     /// The user whose email address or alias is `address` (case-insensitive),
-    /// for LMTP delivery. The default is a linear scan of
-    /// [`users`](UserPlugin::users) (the directory caches its user list).
+    /// for LMTP delivery. The default scans [`users`](UserPlugin::users),
+    /// which suits the db plugin's small user table; the LDAP plugin asks
+    /// the directory with one search.
     async fn user_by_address(&self, address: &str) -> Result<UserInfo, PluginError> {
         self.users()
             .await?
