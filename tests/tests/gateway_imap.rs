@@ -987,35 +987,6 @@ print('PASS')
     assert!(l.starts_with("* BYE"), "{l}");
 }
 
-/// Rough timings for the benchmark work (not an assertion): run with
-/// `cargo test -p kc-tests --test gateway_imap timings -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn timings() {
-    let env = Env::start(&[imap_user("tim")]);
-    let out = env.py(
-        "tim",
-        r#"
-import time, socket
-M = conn()
-# imaplib writes a literal and its CRLF separately: without NODELAY the
-# client's Nagle waits for our delayed ACK (~40 ms per APPEND).
-M.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-t = time.time()
-for i in range(2000):
-    ok(M.append('INBOX', None, None, msg('t%d' % i, 'x' * 2000)))
-print('append 2000: %.2fs' % (time.time() - t))
-t = time.time(); ok(M.select('INBOX')); print('select: %.3fs' % (time.time() - t))
-t = time.time(); ok(M.fetch('1:*', '(UID FLAGS RFC822.SIZE INTERNALDATE)')); print('fetch fast: %.3fs' % (time.time() - t))
-t = time.time(); ok(M.fetch('1:*', '(BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])')); print('fetch headers: %.3fs' % (time.time() - t))
-t = time.time(); ok(M.store('1:*', '+FLAGS', '(\\Seen)')); print('store all: %.3fs' % (time.time() - t))
-t = time.time(); ok(M.search(None, 'SUBJECT', 't1999')); print('search subject: %.3fs' % (time.time() - t))
-t = time.time(); ok(M.noop()); print('noop: %.3fs' % (time.time() - t))
-"#,
-    );
-    println!("{out}");
-}
-
 #[test]
 fn shutdown_says_bye_to_idling_clients() {
     let mut env = Env::start(&[imap_user("kate")]);
