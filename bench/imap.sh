@@ -36,6 +36,7 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 echo "building kc (release) ..." >&2
 cargo build --release -q -p kc-server -p kc-gateway -p kc-proxy -p kc-certs --bins >&2
 BIN=$TARGET_DIR/release
+. bench/lib/common.sh
 . bench/lib/dovecot.sh
 
 W=$(mktemp -d /tmp/kc-imap-bench.XXXXXX)
@@ -48,11 +49,6 @@ cleanup() {
   if [ -n "${KEEP:-}" ]; then echo "kept $W" >&2; else rm -rf "$W"; fi
 }
 trap cleanup EXIT INT TERM
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-  echo "port $1 did not open" >&2; exit 1
-}
 rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status"; }
 dovecot_rss_kb() { ps -eo rss=,comm= | awk '$2 ~ /^(imap|imap-login|dovecot|auth|anvil|log|config|stats)$/ {s += $1} END {print s + 0}'; }
 
@@ -86,25 +82,10 @@ ldap_server_address_attribute = ipHostNumber
 CFG
 
 # ---- kc: store node, gateway, edge --------------------------------------------
-cat > "$W/server.cfg" <<CFG
-server_name = z1
-server_listen = 127.0.0.1:$KC_HTTP
-server_listen_tls =
-server_pipe_name = $W/server.sock
-server_pipe_priority =
-user_plugin = ldap
-user_plugin_config = $W/ldap.cfg
-sqlite_path = $W/kc.db
-attachment_path = $W/attachments
-lmtp_listen = 127.0.0.1:$KC_LMTP
-tmp_path = $W
-run_as_user =
-run_as_group =
-pid_file =
-log_method = file
-log_file = $W/server.log
-log_level = ${LOG_LEVEL:-2}
-CFG
+{
+  kc_server_cfg "$W" "$KC_HTTP" "$KC_LMTP"
+  printf 'server_name = z1\nuser_plugin = ldap\nuser_plugin_config = %s\n' "$W/ldap.cfg"
+} > "$W/server.cfg"
 cat > "$W/gateway.cfg" <<CFG
 server_socket = http://127.0.0.1:$KC_HTTP/kopano
 imap_listen = 127.0.0.1:$GW_IMAP
@@ -131,6 +112,8 @@ ldap_config = $W/ldap.cfg
 node_source = ldap
 node_imap_port = $GW_IMAP
 mail_plaintext_auth = yes
+# Every benchmark connection comes from 127.0.0.1.
+mail_max_preauth_per_ip = 0
 access_log_file =
 run_as_user =
 run_as_group =
@@ -168,7 +151,6 @@ for f in "$W"/msgs/*.eml; do
   python3 bench/store_load.py lmtp 127.0.0.1 "$DV_LMTP" "$f" 1 1 bench@example.com >/dev/null
 done
 
-ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
 row() { printf '%-10s %-36s %12s %12s %10s\n' "$@"; }
 load() { python3 bench/imap_load.py "$@"; }
 

@@ -29,6 +29,7 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 echo "building kc-server (release) ..." >&2
 cargo build --release -q -p kc-server --bins >&2
 BIN=$TARGET_DIR/release
+. bench/lib/common.sh
 . bench/lib/dovecot.sh
 
 W=$(mktemp -d /tmp/kc-store-bench.XXXXXX)
@@ -41,7 +42,6 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT INT TERM
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 USERS="bench big"
 RCPTS=""
@@ -49,23 +49,7 @@ for i in $(seq 0 29); do USERS="$USERS r$i"; RCPTS="$RCPTS${RCPTS:+,}r$i@example
 
 # ---- kc-server ---------------------------------------------------------------
 KC_HTTP=$(port); KC_LMTP=$(port)
-cat > "$W/server.cfg" <<CFG
-server_listen = 127.0.0.1:$KC_HTTP
-server_listen_tls =
-server_pipe_name = $W/server.sock
-server_pipe_priority =
-server_name = bench
-sqlite_path = $W/kc.db
-attachment_path = $W/attachments
-lmtp_listen = 127.0.0.1:$KC_LMTP
-tmp_path = $W
-run_as_user =
-run_as_group =
-pid_file =
-log_method = file
-log_file = $W/server.log
-log_level = 2
-CFG
+kc_server_cfg "$W" "$KC_HTTP" "$KC_LMTP" > "$W/server.cfg"
 "$BIN/kc-server" -F -c "$W/server.cfg" & PIDS+=($!)
 i=0
 while [ ! -S "$W/server.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
@@ -103,7 +87,6 @@ for i in range(100):
 PY
 
 load() { python3 bench/store_load.py "$@"; }
-ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
 row() { printf '%-12s %-28s %12s %12s %8s\n' "$@"; }
 
 echo
