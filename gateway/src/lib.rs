@@ -1,19 +1,15 @@
 //! Protocol gateways that run beside each node: IMAP and POP3 now, CalDAV
 //! and ActiveSync later, all on the store API of kc-server.
 //!
-//! The pure protocol layer does no I/O:
+//! The protocol codecs (IMAP and POP3 framing, parsers, replies, SASL, the
+//! capability lists) are the pure crate kc-mail-proto, shared with the
+//! edge. Pure here is [`mime`]: ENVELOPE, BODYSTRUCTURE and
+//! BODY\[section\] computed from the raw RFC 5322 bytes of a message.
 //!
-//! - [`imap`]: command receiver (literals, pipelining, limits), parser into
-//!   typed commands, modified UTF-7, typed responses and their serialiser;
-//! - [`mime`]: ENVELOPE, BODYSTRUCTURE and BODY\[section\] computed from the
-//!   raw RFC 5322 bytes of a message;
-//! - [`pop3`]: command parser, response serialiser, byte-stuffing.
-//!
-//! The parsers import no tokio or socket type, so each can be fuzzed and
-//! unit-tested alone. The I/O layer sits on top: [`net`] (connections that
-//! upgrade to TLS), [`context`] (what connections share), [`listeners`]
-//! (sockets from gateway.cfg, accept loops, drain) and the per-protocol
-//! `server` modules that run a session on the node's store API
+//! The I/O layer sits on top: [`net`] (connections that upgrade to TLS),
+//! [`context`] (what connections share), [`listeners`] (sockets from
+//! gateway.cfg, accept loops, drain) and the per-protocol servers
+//! ([`imap`], [`pop3`]) that run a session on the node's store API
 //! ([`kc_server::client`]).
 
 #![forbid(unsafe_code)]
@@ -25,4 +21,3 @@ pub mod listeners;
 pub mod mime;
 pub mod net;
 pub mod pop3;
-pub mod sasl;

@@ -90,6 +90,24 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// Runs the server side of a TLS handshake on a plain connection (IMAPS
+/// and POP3S on connect, IMAP STARTTLS, POP3 STLS), for at most `limit`: a
+/// client that asks for TLS and then sends nothing gets `TimedOut` and is
+/// closed rather than holding the connection forever.
+pub async fn accept_tls(
+    conn: Conn,
+    acceptor: &tokio_rustls::TlsAcceptor,
+    limit: std::time::Duration,
+) -> std::io::Result<Conn> {
+    match tokio::time::timeout(limit, conn.accept(acceptor)).await {
+        Ok(result) => result,
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "TLS handshake timed out",
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +135,41 @@ mod tests {
         assert_eq!(parse_ranges("127.0.0.1, ::1  10.0.0.0/8").unwrap().len(), 3);
         assert_eq!(parse_ranges("").unwrap().len(), 0);
         assert_eq!(parse_ranges("1.2.3.4 nope").unwrap_err(), vec!["nope"]);
+    }
+
+    /// A server that never gets a certificate request answered: the
+    /// handshake can only end by the time limit.
+    #[derive(Debug)]
+    struct NoCert;
+
+    impl rustls::server::ResolvesServerCert for NoCert {
+        fn resolve(
+            &self,
+            _: rustls::server::ClientHello<'_>,
+        ) -> Option<std::sync::Arc<rustls::sign::CertifiedKey>> {
+            None
+        }
+    }
+
+    #[tokio::test]
+    async fn a_silent_client_is_dropped_after_the_handshake_limit() {
+        let cfg = rustls::ServerConfig::builder_with_provider(kc_certs::tls::provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_cert_resolver(std::sync::Arc::new(NoCert));
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(cfg));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Connects, says nothing (as after "a STARTTLS" / "STLS"), stays open.
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (tcp, _) = listener.accept().await.unwrap();
+        let started = std::time::Instant::now();
+        let limit = std::time::Duration::from_millis(200);
+        let err = accept_tls(Conn::Plain(tcp), &acceptor, limit)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 }

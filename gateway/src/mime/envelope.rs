@@ -72,6 +72,14 @@ impl Envelope {
         Envelope::from_fields(msg, &fields)
     }
 
+    /// The parenthesised ENVELOPE as a new buffer (what a FETCH reply
+    /// carries).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.serialize(&mut out);
+        out
+    }
+
     /// Writes the parenthesised ENVELOPE.
     pub fn serialize(&self, out: &mut Vec<u8>) {
         out.push(b'(');

@@ -18,7 +18,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tracing::{debug, info, warn, Instrument};
 
 use super::parser::{parse_command, parse_sasl_line, Command, LineReceiver, Pop3Error, SaslLine};
-use super::response::{self, capa_response, CapaState, RespCode, Response};
+use super::response::{self, capa_response, RespCode, Response};
+use super::top::top;
+use kc_mail_proto::capability::CapaState;
 use crate::context::GatewayContext;
 use crate::net::Conn;
 
@@ -236,24 +238,18 @@ impl Pop3Session {
             .tls_acceptor()
             .ok_or_else(|| std::io::Error::other("no TLS configured"))?;
         let conn = self.conn.take().ok_or_else(closed)?;
-        match tokio::time::timeout(crate::listeners::HANDSHAKE_TIMEOUT, conn.accept(&acceptor))
-            .await
-        {
-            Ok(Ok(c)) => {
+        match crate::net::accept_tls(conn, &acceptor, crate::listeners::HANDSHAKE_TIMEOUT).await {
+            Ok(c) => {
                 self.conn = Some(c);
                 debug!("STLS done");
                 Ok(())
             }
-            Ok(Err(e)) => {
+            Err(e) => {
                 if let Some(t) = kc_certs::tls::handshake_error(&e) {
                     info!("STLS handshake failed: {t}");
                 }
                 Err(e)
             }
-            Err(_) => Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "STLS handshake timed out",
-            )),
         }
     }
 
@@ -417,9 +413,9 @@ impl Pop3Session {
     }
 
     async fn auth_plain(&mut self, msg: &[u8]) -> Flow {
-        match crate::sasl::decode_plain(msg) {
+        match kc_mail_proto::sasl::decode_plain(msg) {
             Ok(c) => {
-                if c.authzid.as_deref().is_some_and(|z| z != c.authcid) {
+                if c.authorizes_other_user() {
                     self.send(&Response::Err(
                         Some(RespCode::Auth),
                         "authorization identity must match the user".into(),
@@ -590,7 +586,7 @@ impl Pop3Session {
                 Ok(msg) => match m.session.fetch(m.folder, msg.uid).await {
                     Ok(body) => Response::MultiLine {
                         first: "top of message follows".into(),
-                        body: response::top(&body, lines).to_vec(),
+                        body: top(&body, lines).to_vec(),
                     },
                     Err(e) => fetch_error(n, &e),
                 },

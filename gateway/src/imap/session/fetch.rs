@@ -302,7 +302,7 @@ fn fetch_items(
                 let Some(msg) = msg else { continue };
                 match a {
                     FetchAttr::Envelope => {
-                        items.push(FetchItem::Envelope(Box::new(Envelope::parse(msg))))
+                        items.push(FetchItem::Envelope(Envelope::parse(msg).to_bytes()))
                     }
                     FetchAttr::Body | FetchAttr::BodyStructure => {
                         let root = tree.get_or_insert_with(|| mime::parse(msg));

@@ -1,544 +1,284 @@
-//! Mailbox commands: SELECT/EXAMINE, LIST, LSUB, STATUS, CREATE, DELETE,
-//! RENAME, SUBSCRIBE/UNSUBSCRIBE.
+//! The store's folder tree as an IMAP hierarchy (`/` delimiter) and the
+//! LIST / LSUB pattern matching on it.
+//!
+//! The folders below the store's IPM subtree are the top level; the folder
+//! with role `inbox` is `INBOX` whatever its display name. KC's
+//! `imap_only_mailfolders` hides folders whose container class is not mail
+//! (calendar, contacts, ...) together with everything below them.
 
-use std::collections::BTreeSet;
+use std::collections::HashMap;
 
-use super::mailboxes::{canonical, full_pattern, matches, Entry, Tree, DELIM};
-use super::selected::{unsolicited_items, Selected, PAGE};
-use super::subscriptions::Subscriptions;
-use super::{no, CmdResult, Done, Fail, Session};
-use crate::imap::protocol::{
-    Flag, ListArgs, Mailbox, SelectParams, SeqNum, SeqRange, SequenceSet, StatusItem,
-};
-use crate::imap::response::{Data, ResponseCode, Status};
+use kc_server::client::FolderInfo;
 
-/// Container class of folders created over IMAP.
-const MAIL_CLASS: &str = "IPF.Note";
-/// Longest LIST/LSUB pattern (matching costs pattern × name per mailbox).
-const MAX_PATTERN: usize = 1024;
+/// The hierarchy delimiter.
+pub(crate) const DELIM: char = '/';
 
-fn check_pattern(p: &str) -> Result<(), Fail> {
-    if p.len() > MAX_PATTERN {
-        return Err(Fail::Bad("mailbox pattern too long".into()));
-    }
-    Ok(())
+/// One visible mailbox.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub id: i64,
+    /// Full IMAP name (decoded), `INBOX` for the inbox.
+    pub name: String,
+    pub role: Option<String>,
+    pub has_children: bool,
+    pub uid_validity: u32,
 }
 
-impl Session {
-    /// The folder tree, re-read from the store when `fresh` or unknown.
-    pub(super) async fn tree(&mut self, fresh: bool) -> Result<&Tree, Fail> {
-        if fresh || self.tree.is_none() {
-            let store = self.store_session()?;
-            let folders = store.folders().await?;
-            self.tree = Some(Tree::build(&folders, self.cfg.only_mailfolders));
+impl Entry {
+    /// RFC 6154 attribute from the folder's role.
+    pub fn special_use(&self) -> Option<&'static str> {
+        match self.role.as_deref()? {
+            "sentmail" => Some("\\Sent"),
+            "drafts" => Some("\\Drafts"),
+            "wastebasket" => Some("\\Trash"),
+            "junk" => Some("\\Junk"),
+            _ => None,
         }
-        self.tree
-            .as_ref()
-            .ok_or_else(|| Fail::Bad("no folder tree".into()))
     }
+}
 
-    /// Looks a mailbox up, re-reading the tree once on a miss (another
-    /// client may have created it).
-    pub(super) async fn find(&mut self, name: &str) -> Result<Option<Entry>, Fail> {
-        if let Some(e) = self.tree(false).await?.find(name) {
-            return Ok(Some(e.clone()));
-        }
-        Ok(self.tree(true).await?.find(name).cloned())
+/// The visible mailboxes of a store.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Tree {
+    /// The IPM subtree: parent of top-level mailboxes.
+    pub root: Option<i64>,
+    pub entries: Vec<Entry>,
+}
+
+fn is_mail_class(class: Option<&str>) -> bool {
+    match class {
+        None | Some("") => true,
+        Some(c) => c.len() >= 8 && c[..8].eq_ignore_ascii_case("IPF.Note"),
     }
+}
 
-    async fn subscriptions(&mut self) -> Result<&mut Subscriptions, Fail> {
-        if self.subs.is_none() {
-            let store = self.store_session()?;
-            let mut s = Subscriptions::load(&store).await.map_err(|e| {
-                tracing::warn!(error = %e, "cannot read subscriptions");
-                no(Some(ResponseCode::ServerBug), "Cannot read subscriptions")
-            })?;
-            if s.fresh {
-                let tree = self.tree(false).await?;
-                s.names = tree.entries.iter().map(|e| e.name.clone()).collect();
-            }
-            self.subs = Some(s);
-        }
-        self.subs
-            .as_mut()
-            .ok_or_else(|| Fail::Bad("no subscriptions".into()))
-    }
-
-    pub(super) async fn select(
-        &mut self,
-        mailbox: Mailbox,
-        params: SelectParams,
-        read_only: bool,
-    ) -> CmdResult {
-        self.require_auth()?;
-        if self.selected.take().is_some() && self.condstore {
-            self.untagged(
-                Status::Ok,
-                Some(ResponseCode::Closed),
-                "Previous mailbox closed",
-            );
-        }
-        if params.qresync.is_some() && !self.qresync {
-            return Err(Fail::Bad(
-                "QRESYNC must be enabled first (ENABLE QRESYNC)".into(),
-            ));
-        }
-        if params.condstore {
-            self.condstore = true;
-        }
-        let Some(entry) = self.find(mailbox.as_str()).await? else {
-            return Err(no(
-                Some(ResponseCode::NonExistent),
-                "Mailbox does not exist",
-            ));
-        };
-        let store = self.store_session()?;
-        let mut sel = Selected::open(
-            &store,
-            entry.id,
-            Mailbox::new(entry.name.clone()),
-            read_only,
-        )
-        .await?;
-        sel.vanished = self.qresync;
-        let out = &mut self.io.out;
-        let mut keywords = BTreeSet::new();
-        for m in &sel.msgs {
-            for f in &m.flags {
-                if !f.starts_with('\\') {
-                    keywords.insert(f.clone());
-                }
-            }
-        }
-        let mut flags = vec![
-            Flag::Answered,
-            Flag::Flagged,
-            Flag::Deleted,
-            Flag::Seen,
-            Flag::Draft,
-        ];
-        flags.extend(keywords.into_iter().map(Flag::Keyword));
-        Data::Flags(flags.clone()).serialize(out);
-        let perm = if read_only {
-            ResponseCode::PermanentFlags(vec![], false)
-        } else {
-            ResponseCode::PermanentFlags(flags, true)
-        };
-        let mut r = crate::imap::response::StatusResponse::untagged(Status::Ok, "Flags permitted");
-        r.code = Some(perm);
-        r.serialize(out);
-        Data::Exists(sel.exists()).serialize(out);
-        Data::Recent(0).serialize(out);
-        if let Some(i) = sel.msgs.iter().position(|m| !m.has("\\Seen")) {
-            let mut r = crate::imap::response::StatusResponse::untagged(Status::Ok, "First unseen");
-            r.code = Some(ResponseCode::Unseen(i as u32 + 1));
-            r.serialize(out);
-        }
-        for (code, text) in [
-            (ResponseCode::UidValidity(sel.uid_validity), "UIDs valid"),
-            (ResponseCode::UidNext(sel.uid_next), "Predicted next UID"),
-            (
-                ResponseCode::HighestModSeq(sel.highest_modseq.max(1) as u64),
-                "Highest",
-            ),
-        ] {
-            let mut r = crate::imap::response::StatusResponse::untagged(Status::Ok, text);
-            r.code = Some(code);
-            r.serialize(out);
-        }
-        if let Some(q) = params
-            .qresync
-            .filter(|q| q.uid_validity == sel.uid_validity)
-        {
-            // RFC 7162 §3.2.5: what changed since the client's last state.
-            let known = q.known_uids.unwrap_or_else(|| {
-                SequenceSet(vec![SeqRange {
-                    start: SeqNum::Value(1),
-                    end: SeqNum::Star,
-                }])
-            });
-            if let Some(uids) = sel.missing(&known) {
-                Data::Vanished {
-                    earlier: true,
-                    uids,
-                }
-                .serialize(out);
-            }
-            for (i, m) in sel.msgs.iter().enumerate() {
-                if m.modseq.max(0) as u64 > q.mod_seq {
-                    Data::Fetch {
-                        seq: i as u32 + 1,
-                        items: unsolicited_items(m, true),
-                    }
-                    .serialize(out);
-                }
-            }
-        }
-        self.selected = Some(sel);
-        self.cached = None;
-        self.ensure_watch();
-        Ok(Done {
-            code: Some(if read_only {
-                ResponseCode::ReadOnly
-            } else {
-                ResponseCode::ReadWrite
-            }),
-            text: if read_only {
-                "EXAMINE completed".into()
-            } else {
-                "SELECT completed".into()
-            },
-        })
-    }
-
-    pub(super) async fn list(&mut self, args: ListArgs) -> CmdResult {
-        self.require_auth()?;
-        check_pattern(&args.reference)?;
-        for p in &args.patterns {
-            check_pattern(p)?;
-        }
-        let patterns: Vec<String> = args
-            .patterns
+impl Tree {
+    pub fn build(folders: &[FolderInfo], only_mail: bool) -> Tree {
+        let root = folders
             .iter()
-            .map(|p| full_pattern(&args.reference, p))
-            .collect();
-        if !args.extended && args.patterns.len() == 1 && args.patterns[0].is_empty() {
-            // `LIST "" ""`: the hierarchy delimiter and root.
-            Data::List {
-                lsub: false,
-                attributes: vec!["\\Noselect".into()],
-                delimiter: Some(DELIM),
-                mailbox: Mailbox::new(String::new()),
-            }
-            .serialize(&mut self.io.out);
-            return Ok(Done::ok());
-        }
-        let want_subs = args.selection.subscribed || args.returns.subscribed;
-        let subs: BTreeSet<String> = if want_subs {
-            self.subscriptions().await?.names.clone()
-        } else {
-            BTreeSet::new()
+            .find(|f| f.role.as_deref() == Some("ipm_subtree"))
+            .map(|f| f.id);
+        let Some(root) = root else {
+            return Tree::default();
         };
-        let entries = self.tree(true).await?.entries.clone();
-        let mut listed = Vec::new();
-        for e in &entries {
-            if !patterns.iter().any(|p| matches(p, &e.name)) {
-                continue;
+        let by_id: HashMap<i64, &FolderInfo> = folders.iter().map(|f| (f.id, f)).collect();
+        let mut names: HashMap<i64, Option<String>> = HashMap::new();
+        // Resolves a folder's path iteratively (bounded by the folder count,
+        // so a cycle in bad data cannot loop forever).
+        let resolve = |id: i64, names: &mut HashMap<i64, Option<String>>| -> Option<String> {
+            let mut chain = Vec::new();
+            let mut cur = id;
+            let mut prefix: Option<String> = None;
+            for _ in 0..=folders.len() {
+                if cur == root {
+                    prefix = Some(String::new());
+                    break;
+                }
+                if let Some(known) = names.get(&cur) {
+                    prefix = known.clone();
+                    break;
+                }
+                let f = by_id.get(&cur)?;
+                if only_mail && !is_mail_class(f.class.as_deref()) {
+                    chain.push(cur);
+                    prefix = None;
+                    break;
+                }
+                chain.push(cur);
+                cur = f.parent?;
             }
-            let subscribed = subs.contains(&e.name);
-            if args.selection.subscribed && !subscribed {
-                continue;
-            }
-            let special = e.special_use();
-            if args.selection.special_use && special.is_none() {
-                continue;
-            }
-            let mut attrs = vec![if e.has_children {
-                "\\HasChildren".to_string()
-            } else {
-                "\\HasNoChildren".to_string()
-            }];
-            if let Some(s) = special {
-                attrs.push(s.to_string());
-            }
-            if want_subs && subscribed {
-                attrs.push("\\Subscribed".into());
-            }
-            Data::List {
-                lsub: false,
-                attributes: attrs,
-                delimiter: Some(DELIM),
-                mailbox: Mailbox::new(e.name.clone()),
-            }
-            .serialize(&mut self.io.out);
-            listed.push(e.clone());
-        }
-        if let Some(items) = args.returns.status {
-            for e in listed {
-                // A mailbox that vanished meanwhile is just left out.
-                if let Ok(values) = self.status_values(&e, &items).await {
-                    Data::Status {
-                        mailbox: Mailbox::new(e.name.clone()),
-                        items: values,
+            // Walk back down, naming each folder of the chain.
+            let mut path = prefix;
+            for &fid in chain.iter().rev() {
+                path = match (path, by_id.get(&fid)) {
+                    (Some(p), Some(f)) if !only_mail || is_mail_class(f.class.as_deref()) => {
+                        let leaf = if f.role.as_deref() == Some("inbox") && p.is_empty() {
+                            "INBOX".to_string()
+                        } else {
+                            f.name.replace(DELIM, "_")
+                        };
+                        Some(if p.is_empty() {
+                            leaf
+                        } else {
+                            format!("{p}{DELIM}{leaf}")
+                        })
                     }
-                    .serialize(&mut self.io.out);
-                }
-                self.io
-                    .flush_if_big()
-                    .await
-                    .map_err(|_| Fail::Bad("write failed".into()))?;
-            }
-        }
-        Ok(Done::ok())
-    }
-
-    pub(super) async fn lsub(&mut self, reference: &str, pattern: &str) -> CmdResult {
-        self.require_auth()?;
-        check_pattern(reference)?;
-        check_pattern(pattern)?;
-        let pat = full_pattern(reference, pattern);
-        let names = self.subscriptions().await?.names.clone();
-        let tree = self.tree(true).await?.clone();
-        for n in names.iter().filter(|n| matches(&pat, n)) {
-            let attrs = match tree.find(n) {
-                Some(e) => vec![if e.has_children {
-                    "\\HasChildren".to_string()
-                } else {
-                    "\\HasNoChildren".to_string()
-                }],
-                None => vec!["\\Noselect".to_string()],
-            };
-            Data::List {
-                lsub: true,
-                attributes: attrs,
-                delimiter: Some(DELIM),
-                mailbox: Mailbox::new(n.clone()),
-            }
-            .serialize(&mut self.io.out);
-        }
-        Ok(Done::ok())
-    }
-
-    async fn status_values(
-        &mut self,
-        e: &Entry,
-        items: &[StatusItem],
-    ) -> Result<Vec<(StatusItem, u64)>, Fail> {
-        let store = self.store_session()?;
-        let info = store.folder(e.id).await?;
-        let need_list = items
-            .iter()
-            .any(|i| matches!(i, StatusItem::Unseen | StatusItem::Size));
-        let (mut unseen, mut size) = (0u64, 0u64);
-        if need_list {
-            let mut after = 0;
-            loop {
-                let l = store
-                    .list_items(e.id, after, PAGE, &["uid", "flags", "size"])
-                    .await?;
-                let n = l.items.len();
-                for i in &l.items {
-                    if !i.flags.iter().any(|f| f.eq_ignore_ascii_case("\\Seen")) {
-                        unseen += 1;
-                    }
-                    size += i.size.max(0) as u64;
-                }
-                match l.items.last() {
-                    Some(last) if n as u32 >= PAGE => after = last.uid,
-                    _ => break,
-                }
-            }
-        }
-        Ok(items
-            .iter()
-            .map(|&i| {
-                let v = match i {
-                    StatusItem::Messages => u64::from(info.exists),
-                    StatusItem::Recent => 0,
-                    StatusItem::UidNext => u64::from(info.uid_next),
-                    StatusItem::UidValidity => u64::from(info.uid_validity),
-                    StatusItem::Unseen => unseen,
-                    StatusItem::HighestModSeq => info.highest_modseq.max(1) as u64,
-                    StatusItem::Size => size,
+                    _ => None,
                 };
-                (i, v)
-            })
-            .collect())
-    }
-
-    pub(super) async fn status(&mut self, mailbox: Mailbox, items: Vec<StatusItem>) -> CmdResult {
-        self.require_auth()?;
-        let Some(e) = self.find(mailbox.as_str()).await? else {
-            return Err(no(
-                Some(ResponseCode::NonExistent),
-                "Mailbox does not exist",
-            ));
+                names.insert(fid, path.clone());
+            }
+            path
         };
-        let values = self.status_values(&e, &items).await?;
-        Data::Status {
-            mailbox: Mailbox::new(e.name.clone()),
-            items: values,
+        let mut entries = Vec::new();
+        for f in folders {
+            if f.id == root {
+                continue;
+            }
+            if let Some(name) = resolve(f.id, &mut names) {
+                entries.push(Entry {
+                    id: f.id,
+                    name,
+                    role: f.role.clone(),
+                    has_children: false,
+                    uid_validity: f.uid_validity,
+                });
+            }
         }
-        .serialize(&mut self.io.out);
-        Ok(Done::ok())
+        let visible: std::collections::HashSet<i64> = entries.iter().map(|e| e.id).collect();
+        let parents: std::collections::HashSet<i64> = folders
+            .iter()
+            .filter(|f| visible.contains(&f.id))
+            .filter_map(|f| f.parent)
+            .collect();
+        for e in &mut entries {
+            e.has_children = parents.contains(&e.id);
+        }
+        entries.sort_by(|a, b| (a.name != "INBOX", &a.name).cmp(&(b.name != "INBOX", &b.name)));
+        Tree {
+            root: Some(root),
+            entries,
+        }
     }
 
-    /// Splits a mailbox name into levels, refusing empty ones.
-    fn levels(name: &str) -> Result<Vec<&str>, Fail> {
+    /// Finds a mailbox by IMAP name (INBOX case-insensitively).
+    pub fn find(&self, name: &str) -> Option<&Entry> {
         let name = name.trim_end_matches(DELIM);
-        if name.is_empty() {
-            return Err(no(Some(ResponseCode::Cannot), "Invalid mailbox name"));
-        }
-        let parts: Vec<&str> = name.split(DELIM).collect();
-        if parts.iter().any(|p| p.is_empty()) {
-            return Err(no(Some(ResponseCode::Cannot), "Invalid mailbox name"));
-        }
-        Ok(parts)
+        let canon = canonical(name);
+        self.entries.iter().find(|e| e.name == canon)
     }
+}
 
-    /// The folder id for the parent of `levels`, creating missing levels.
-    async fn ensure_parent(&mut self, levels: &[&str]) -> Result<i64, Fail> {
-        let root = self
-            .tree(false)
-            .await?
-            .root
-            .ok_or_else(|| no(Some(ResponseCode::ServerBug), "Store has no IPM subtree"))?;
-        let mut parent = root;
-        let store = self.store_session()?;
-        for depth in 1..levels.len() {
-            let path = levels[..depth].join(&DELIM.to_string());
-            match self.find(&path).await? {
-                Some(e) => parent = e.id,
-                None => {
-                    let created = store
-                        .create_folder(parent, levels[depth - 1], MAIL_CLASS)
-                        .await?;
-                    parent = created.id;
-                    self.tree = None;
+/// `INBOX` in any case (also as the first level) spelt `INBOX`.
+pub(crate) fn canonical(name: &str) -> String {
+    let (first, rest) = match name.split_once(DELIM) {
+        Some((f, r)) => (f, Some(r)),
+        None => (name, None),
+    };
+    if first.eq_ignore_ascii_case("INBOX") {
+        match rest {
+            Some(r) => format!("INBOX{DELIM}{r}"),
+            None => "INBOX".to_string(),
+        }
+    } else {
+        name.to_string()
+    }
+}
+
+/// Whether `name` matches the LIST pattern (`*` matches anything, `%`
+/// anything but the delimiter). Iterative with backtracking on the last
+/// star, so hostile patterns stay O(n·m).
+pub(crate) fn matches(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    matches_chars(&p, &n)
+}
+
+fn matches_chars(p: &[char], n: &[char]) -> bool {
+    // Dynamic programming over (pattern position, name position).
+    let mut cur = vec![false; n.len() + 1];
+    cur[0] = true;
+    for &pc in p {
+        let mut next = vec![false; n.len() + 1];
+        match pc {
+            '*' => {
+                let mut any = false;
+                for j in 0..=n.len() {
+                    any |= cur[j];
+                    next[j] = any;
+                }
+            }
+            '%' => {
+                let mut any = false;
+                for j in 0..=n.len() {
+                    if j > 0 && n[j - 1] == DELIM {
+                        any = false;
+                    }
+                    any |= cur[j];
+                    next[j] = any;
+                }
+            }
+            c => {
+                for j in 1..=n.len() {
+                    next[j] = cur[j - 1] && n[j - 1] == c;
                 }
             }
         }
-        Ok(parent)
+        cur = next;
+    }
+    cur[n.len()]
+}
+
+/// The pattern LIST uses: reference and pattern joined, INBOX normalised.
+pub(crate) fn full_pattern(reference: &str, pattern: &str) -> String {
+    let joined = if reference.is_empty() || pattern.starts_with(DELIM) {
+        pattern.to_string()
+    } else if reference.ends_with(DELIM) {
+        format!("{reference}{pattern}")
+    } else {
+        format!("{reference}{DELIM}{pattern}")
+    };
+    canonical(&joined)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(
+        id: i64,
+        parent: Option<i64>,
+        name: &str,
+        class: Option<&str>,
+        role: Option<&str>,
+    ) -> FolderInfo {
+        FolderInfo {
+            id,
+            parent,
+            name: name.into(),
+            class: class.map(Into::into),
+            role: role.map(Into::into),
+            uid_validity: 1,
+            uid_next: 1,
+            highest_modseq: 0,
+            exists: 0,
+        }
     }
 
-    pub(super) async fn create(&mut self, mailbox: Mailbox) -> CmdResult {
-        self.require_auth()?;
-        let name = canonical(mailbox.as_str());
-        let levels = Self::levels(&name)?;
-        if self.find(&name).await?.is_some() {
-            return Err(no(
-                Some(ResponseCode::AlreadyExists),
-                "Mailbox already exists",
-            ));
-        }
-        let parent = self.ensure_parent(&levels).await?;
-        let leaf = levels.last().copied().unwrap_or_default();
-        let store = self.store_session()?;
-        let r = store.create_folder(parent, leaf, MAIL_CLASS).await;
-        self.tree = None;
-        match r {
-            Ok(_) => Ok(Done::ok()),
-            Err(kc_server::client::ClientError::Conflict) => Err(no(
-                Some(ResponseCode::AlreadyExists),
-                "Mailbox already exists",
-            )),
-            Err(e) => Err(e.into()),
-        }
+    #[test]
+    fn builds_hierarchy() {
+        let folders = vec![
+            f(1, None, "", None, Some("root")),
+            f(2, Some(1), "IPM_SUBTREE", None, Some("ipm_subtree")),
+            f(3, Some(2), "Inbox", Some("IPF.Note"), Some("inbox")),
+            f(4, Some(3), "Sub/x", Some("IPF.Note"), None),
+            f(
+                5,
+                Some(2),
+                "Calendar",
+                Some("IPF.Appointment"),
+                Some("calendar"),
+            ),
+            f(6, Some(5), "Cal child", None, None),
+            f(7, Some(2), "Sent Items", Some("IPF.Note"), Some("sentmail")),
+            f(8, Some(1), "Freebusy Data", None, Some("freebusy")),
+        ];
+        let t = Tree::build(&folders, true);
+        let names: Vec<&str> = t.entries.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, vec!["INBOX", "INBOX/Sub_x", "Sent Items"]);
+        assert!(t.find("inbox").unwrap().has_children);
+        assert_eq!(t.find("Sent Items").unwrap().special_use(), Some("\\Sent"));
+        let all = Tree::build(&folders, false);
+        assert!(all.find("Calendar/Cal child").is_some());
     }
 
-    pub(super) async fn delete(&mut self, mailbox: Mailbox) -> CmdResult {
-        self.require_auth()?;
-        let Some(e) = self.find(mailbox.as_str()).await? else {
-            return Err(no(
-                Some(ResponseCode::NonExistent),
-                "Mailbox does not exist",
-            ));
-        };
-        if e.role.is_some() {
-            return Err(no(
-                Some(ResponseCode::Cannot),
-                "Special folders cannot be deleted",
-            ));
-        }
-        if e.has_children {
-            return Err(no(
-                Some(ResponseCode::InUse),
-                "Mailbox has children, delete them first",
-            ));
-        }
-        if self.selected.as_ref().is_some_and(|s| s.folder == e.id) {
-            self.selected = None;
-        }
-        let store = self.store_session()?;
-        let r = store.delete_folder(e.id).await;
-        self.tree = None;
-        r?;
-        Ok(Done::ok())
-    }
-
-    pub(super) async fn rename(&mut self, from: Mailbox, to: Mailbox) -> CmdResult {
-        self.require_auth()?;
-        let Some(src) = self.find(from.as_str()).await? else {
-            return Err(no(
-                Some(ResponseCode::NonExistent),
-                "Mailbox does not exist",
-            ));
-        };
-        if src.name == "INBOX" {
-            return Err(no(
-                Some(ResponseCode::Cannot),
-                "Renaming INBOX is not supported",
-            ));
-        }
-        let to_name = canonical(to.as_str());
-        let levels = Self::levels(&to_name)?;
-        if self.find(&to_name).await?.is_some() {
-            return Err(no(
-                Some(ResponseCode::AlreadyExists),
-                "Target mailbox already exists",
-            ));
-        }
-        if to_name.starts_with(&format!("{}{DELIM}", src.name)) {
-            return Err(no(
-                Some(ResponseCode::Cannot),
-                "Cannot move a mailbox below itself",
-            ));
-        }
-        let parent = self.ensure_parent(&levels).await?;
-        let leaf = levels.last().copied().unwrap_or_default();
-        let store = self.store_session()?;
-        let r = store.update_folder(src.id, Some(leaf), Some(parent)).await;
-        self.tree = None;
-        match r {
-            Ok(_) => {}
-            Err(kc_server::client::ClientError::Conflict) => {
-                return Err(no(
-                    Some(ResponseCode::AlreadyExists),
-                    "Target mailbox already exists",
-                ))
-            }
-            Err(e) => return Err(e.into()),
-        }
-        if let Some(sel) = self.selected.as_mut() {
-            if sel.folder == src.id {
-                sel.name = Mailbox::new(to_name.clone());
-            }
-        }
-        let store = self.store_session()?;
-        let subs = self.subscriptions().await?;
-        if subs.rename(&src.name, &to_name, DELIM) {
-            if let Err(e) = subs.save(&store).await {
-                tracing::warn!(error = %e, "cannot save subscriptions");
-            }
-        }
-        Ok(Done::ok())
-    }
-
-    pub(super) async fn subscribe(&mut self, mailbox: Mailbox, on: bool) -> CmdResult {
-        self.require_auth()?;
-        let name = canonical(mailbox.as_str().trim_end_matches(DELIM));
-        if name.is_empty() {
-            return Err(no(Some(ResponseCode::Cannot), "Invalid mailbox name"));
-        }
-        if on && self.find(&name).await?.is_none() {
-            return Err(no(
-                Some(ResponseCode::NonExistent),
-                "Mailbox does not exist",
-            ));
-        }
-        let store = self.store_session()?;
-        let subs = self.subscriptions().await?;
-        let changed = if on {
-            subs.names.insert(name)
-        } else {
-            subs.names.remove(&name)
-        };
-        if changed || subs.fresh {
-            subs.save(&store).await.map_err(|e| {
-                tracing::warn!(error = %e, "cannot save subscriptions");
-                no(Some(ResponseCode::ServerBug), "Cannot save subscriptions")
-            })?;
-        }
-        Ok(Done::ok())
+    #[test]
+    fn patterns() {
+        assert!(matches("*", "a/b"));
+        assert!(!matches("%", "a/b"));
+        assert!(matches("a/%", "a/b"));
+        assert!(matches("INBOX", "INBOX"));
+        assert!(matches("*b", "a/b"));
+        assert!(!matches("a", "ab"));
+        assert_eq!(full_pattern("inbox/", "%"), "INBOX/%");
     }
 }

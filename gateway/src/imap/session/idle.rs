@@ -1,18 +1,12 @@
-//! The commands that talk with the client in the middle of their execution:
-//! IDLE (until `DONE`), AUTHENTICATE (SASL exchange) and STARTTLS (stream
-//! upgrade).
+//! IDLE (RFC 2177): the session waits for `DONE` while it reports what
+//! changes in the selected mailbox, keeps the node's session alive and
+//! logs out a client idle for too long.
 
 use std::io;
 
-use base64::Engine;
-
 use super::io::Read;
-use super::{
-    no, shutting_down, CmdResult, Fail, Flow, Session, AUTOLOGOUT, KEEPALIVE, LOGIN_TIMEOUT,
-};
-use crate::imap::receiver::{Limits, Receiver, ReceiverError};
-use crate::imap::response::{ResponseCode, Status, StatusResponse};
-use crate::sasl;
+use super::{shutting_down, Fail, Flow, Session, AUTOLOGOUT, KEEPALIVE};
+use crate::imap::response::Status;
 
 /// What woke an idling session.
 enum Wake {
@@ -26,22 +20,6 @@ enum Wake {
 }
 
 impl Session {
-    /// Reads one raw line (SASL answer or `DONE`); `None` at EOF.
-    async fn read_line(
-        &mut self,
-        limit: std::time::Duration,
-    ) -> io::Result<Option<Result<Vec<u8>, ReceiverError>>> {
-        loop {
-            if let Some(line) = self.io.rx.next_line() {
-                return Ok(Some(line));
-            }
-            match self.io.read(limit).await? {
-                Read::Data => {}
-                Read::Eof => return Ok(None),
-            }
-        }
-    }
-
     pub(super) async fn idle(&mut self, tag: String) -> io::Result<Flow> {
         if self.auth.is_none() {
             return Ok(self.finish(tag, "IDLE", Err(Fail::Bad("not authenticated".into()))));
@@ -130,110 +108,6 @@ impl Session {
                     }
                     self.io.flush().await?;
                 }
-            }
-        }
-    }
-
-    pub(super) async fn authenticate(
-        &mut self,
-        _tag: &str,
-        mechanism: &str,
-        initial: Option<Vec<u8>>,
-    ) -> io::Result<CmdResult> {
-        if self.auth.is_some() {
-            return Ok(Err(Fail::Bad("already authenticated".into())));
-        }
-        if mechanism != "PLAIN" {
-            return Ok(Err(no(None, "Unsupported authentication mechanism")));
-        }
-        if !self.plaintext_allowed() {
-            return Ok(Err(no(
-                Some(ResponseCode::PrivacyRequired),
-                "Plaintext authentication disallowed on non-secure connections",
-            )));
-        }
-        let response = match initial {
-            Some(r) => r,
-            None => {
-                self.io.out.extend_from_slice(b"+ \r\n");
-                self.io.flush().await?;
-                let line = match self.read_line(LOGIN_TIMEOUT).await? {
-                    Some(Ok(l)) => l,
-                    Some(Err(_)) => return Ok(Err(Fail::Bad("SASL response too long".into()))),
-                    None => return Err(io::ErrorKind::UnexpectedEof.into()),
-                };
-                if line == b"*" {
-                    return Ok(Err(Fail::Bad("AUTHENTICATE cancelled".into())));
-                }
-                match base64::engine::general_purpose::STANDARD.decode(&line) {
-                    Ok(r) => r,
-                    Err(_) => return Ok(Err(Fail::Bad("invalid base64".into()))),
-                }
-            }
-        };
-        let creds = match sasl::decode_plain(&response) {
-            Ok(c) => c,
-            Err(e) => return Ok(Err(Fail::Bad(format!("invalid PLAIN response: {e}")))),
-        };
-        if creds
-            .authzid
-            .as_deref()
-            .is_some_and(|z| !z.is_empty() && !z.eq_ignore_ascii_case(&creds.authcid))
-        {
-            return Ok(Err(no(
-                Some(ResponseCode::AuthorizationFailed),
-                "Authorization identity not supported",
-            )));
-        }
-        let password = String::from_utf8_lossy(&creds.password).into_owned();
-        Ok(self.login(&creds.authcid, &password).await)
-    }
-
-    pub(super) async fn starttls(&mut self, tag: String) -> io::Result<Flow> {
-        if self.tls {
-            return Ok(self.finish(tag, "STARTTLS", Err(Fail::Bad("TLS already active".into()))));
-        }
-        if self.auth.is_some() {
-            return Ok(self.finish(
-                tag,
-                "STARTTLS",
-                Err(Fail::Bad("already authenticated".into())),
-            ));
-        }
-        let Some(acceptor) = self.ctx.tls_acceptor() else {
-            return Ok(self.finish(
-                tag,
-                "STARTTLS",
-                Err(Fail::Bad("TLS is not available".into())),
-            ));
-        };
-        // Anything pipelined after STARTTLS was sent in the clear and must
-        // not be executed after the upgrade (command injection).
-        if self.io.rx.buffered() > 0 {
-            return Ok(self.finish(
-                tag,
-                "STARTTLS",
-                Err(Fail::Bad(
-                    "no commands may follow STARTTLS in the same packet".into(),
-                )),
-            ));
-        }
-        StatusResponse::tagged(tag, Status::Ok, "Begin TLS negotiation now")
-            .serialize(&mut self.io.out);
-        self.io.flush().await?;
-        let Some(conn) = self.io.conn.take() else {
-            return Ok(Flow::Close);
-        };
-        match conn.accept(&acceptor).await {
-            Ok(tls) => {
-                self.io.conn = Some(tls);
-                self.io.rx = Receiver::new(Limits::unauthenticated());
-                self.tls = true;
-                Ok(Flow::Continue)
-            }
-            Err(e) => {
-                tracing::info!(error = %e, "TLS handshake failed");
-                Ok(Flow::Close)
             }
         }
     }

@@ -9,19 +9,23 @@
 //!                                                (hinted by notify::Watch, read from `changes`)
 //! ```
 //!
-//! Submodules hold the command groups: [`folders`] (LIST, CREATE, ...),
-//! [`fetch`], [`search`], [`messages`] (STORE, COPY, MOVE, EXPUNGE, APPEND),
-//! [`idle`]; [`selected`] is the mailbox cache, [`mailboxes`] the folder
-//! tree, [`subscriptions`] the LSUB state.
+//! Submodules hold the command groups: [`mailboxes`] (SELECT, LIST,
+//! CREATE, ...), [`fetch`], [`search`], [`messages`] (STORE, COPY, MOVE,
+//! EXPUNGE, APPEND), [`idle`] (IDLE), [`authenticate`] (AUTHENTICATE) and
+//! [`starttls`] (STARTTLS); [`selected`] is the mailbox cache, [`folders`]
+//! the store's folder tree as the IMAP hierarchy, [`subscriptions`] the
+//! LSUB state.
 
+mod authenticate;
 mod fetch;
-mod folders;
+pub(crate) mod folders;
 mod idle;
 mod io;
-pub(crate) mod mailboxes;
+mod mailboxes;
 mod messages;
 mod search;
 pub(crate) mod selected;
+mod starttls;
 pub(crate) mod subscriptions;
 
 use std::net::{IpAddr, SocketAddr};
@@ -35,12 +39,11 @@ use crate::imap::notify::{self, Watch};
 use crate::imap::parser::{parse_command, ParseErrorKind};
 use crate::imap::protocol::{Command, Request};
 use crate::imap::receiver::{Event, Limits, ReceiverErrorKind};
-use crate::imap::response::{
-    capabilities, CapabilityState, Data, ResponseCode, Status, StatusResponse,
-};
+use crate::imap::response::{Data, ResponseCode, Status, StatusResponse};
+use kc_mail_proto::capability::{imap_capabilities, CapabilityState};
 use crate::net::Conn;
 use io::{Io, Read};
-use mailboxes::Tree;
+use folders::Tree;
 use selected::Selected;
 use subscriptions::Subscriptions;
 
@@ -194,11 +197,12 @@ impl Session {
             starttls_available: self.ctx.tls.is_some(),
             plaintext_auth_allowed: self.plaintext_allowed(),
             idle: self.cfg.capability_idle,
+            extensions_before_login: false,
         }
     }
 
     fn caps(&self) -> Vec<String> {
-        capabilities(self.cap_state())
+        imap_capabilities(self.cap_state())
             .into_iter()
             .map(str::to_string)
             .collect()
@@ -551,7 +555,7 @@ impl Session {
                 Data::Namespace {
                     personal: vec![crate::imap::response::NamespaceEntry {
                         prefix: String::new(),
-                        delimiter: Some(mailboxes::DELIM),
+                        delimiter: Some(folders::DELIM),
                     }],
                     other: vec![],
                     shared: vec![],

@@ -7,7 +7,6 @@
 
 use super::protocol::{Flag, ImapDateTime, Mailbox, Section, SectionText, SequenceSet, StatusItem};
 use super::quote::{write_astring, write_literal, write_nstring, write_string};
-use crate::mime::Envelope;
 
 /// The kind of a status response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,9 +220,10 @@ pub enum FetchItem {
     Rfc822Size(u64),
     /// `MODSEQ (n)`.
     ModSeq(u64),
-    /// `ENVELOPE (...)`.
-    Envelope(Box<Envelope>),
-    /// `BODY (...)`: pre-serialised by [`crate::mime::bodystructure`].
+    /// `ENVELOPE (...)`: pre-serialised by the caller, which computes the
+    /// envelope from the message (kc-gateway's MIME code).
+    Envelope(Vec<u8>),
+    /// `BODY (...)`: pre-serialised by the caller (kc-gateway's MIME code).
     Body(Vec<u8>),
     /// `BODYSTRUCTURE (...)`: pre-serialised.
     BodyStructure(Vec<u8>),
@@ -315,7 +315,7 @@ impl FetchItem {
             FetchItem::ModSeq(n) => out.extend_from_slice(format!("MODSEQ ({n})").as_bytes()),
             FetchItem::Envelope(e) => {
                 out.extend_from_slice(b"ENVELOPE ");
-                e.serialize(out);
+                out.extend_from_slice(e);
             }
             FetchItem::Body(b) => {
                 out.extend_from_slice(b"BODY ");
@@ -687,65 +687,5 @@ impl Response {
     }
 }
 
-/// What decides the capability list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct CapabilityState {
-    /// The client has logged in.
-    pub authenticated: bool,
-    /// The connection is already TLS (directly or after STARTTLS, or a
-    /// TLS-terminating proxy vouched for it).
-    pub tls_active: bool,
-    /// A TLS context exists, so STARTTLS can be offered.
-    pub starttls_available: bool,
-    /// Plaintext authentication is allowed on this connection even without
-    /// TLS (KC `disable_plaintext_auth = no`, or a local peer).
-    pub plaintext_auth_allowed: bool,
-    /// Advertise IDLE (KC `imap_capability_idle`).
-    pub idle: bool,
-}
-
-/// The capabilities for `state`, in the order they are advertised.
-///
-/// Before login: `IMAP4rev1 LITERAL+ SASL-IR ID ENABLE`, then `STARTTLS`
-/// when it can be offered, then `AUTH=PLAIN` or `LOGINDISABLED` (KC's rule:
-/// login is disabled on a non-TLS connection unless plaintext is allowed).
-/// After login the extensions of the issue are added: `IDLE` (when
-/// enabled), `NAMESPACE UIDPLUS MOVE CHILDREN SPECIAL-USE UNSELECT
-/// CONDSTORE QRESYNC`.
-pub fn capabilities(state: CapabilityState) -> Vec<&'static str> {
-    let mut caps = vec!["IMAP4rev1", "LITERAL+", "SASL-IR", "ID", "ENABLE"];
-    if state.authenticated {
-        if state.idle {
-            caps.push("IDLE");
-        }
-        caps.extend([
-            "NAMESPACE",
-            "UIDPLUS",
-            "MOVE",
-            "CHILDREN",
-            "SPECIAL-USE",
-            "UNSELECT",
-            "CONDSTORE",
-            "QRESYNC",
-        ]);
-    } else {
-        if !state.tls_active && state.starttls_available {
-            caps.push("STARTTLS");
-        }
-        if state.tls_active || state.plaintext_auth_allowed {
-            caps.push("AUTH=PLAIN");
-        } else {
-            caps.push("LOGINDISABLED");
-        }
-    }
-    caps
-}
-
-/// [`capabilities`] joined with spaces.
-pub fn capability_string(state: CapabilityState) -> String {
-    capabilities(state).join(" ")
-}
-
 #[cfg(test)]
-#[path = "response_test.rs"]
 mod tests;

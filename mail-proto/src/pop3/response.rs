@@ -2,6 +2,7 @@
 //! multi-line replies with byte-stuffing, SASL continuations, CAPA.
 
 use super::parser::Pop3Error;
+use crate::capability::{pop3_capabilities, CapaState};
 
 /// Extended response codes (RFC 2449 §8, RFC 3206).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,69 +143,10 @@ pub fn dot_stuff(body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The part of a message TOP sends: the header, the blank line and the
-/// first `lines` lines of the body (RFC 1939 §7).
-pub fn top(msg: &[u8], lines: u32) -> &[u8] {
-    let (_, body_start) = crate::mime::header::split_header(msg, 0..msg.len());
-    let mut end = body_start;
-    for _ in 0..lines {
-        if end >= msg.len() {
-            break;
-        }
-        end = msg[end..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(msg.len(), |i| end + i + 1);
-    }
-    &msg[..end]
-}
-
-/// What decides the CAPA list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct CapaState {
-    /// The client has logged in.
-    pub authenticated: bool,
-    /// The connection is TLS.
-    pub tls_active: bool,
-    /// STLS can be offered.
-    pub stls_available: bool,
-    /// Plaintext login is allowed without TLS.
-    pub plaintext_auth_allowed: bool,
-    /// The peer is a trusted edge that may send XCLIENT.
-    pub xclient: bool,
-}
-
-/// CAPA lines (RFC 2449), in KC's order plus PIPELINING and SASL PLAIN
-/// (RFC 5034): STLS before login on a non-TLS connection that can do TLS;
-/// USER and SASL PLAIN only where a password may be sent.
-pub fn capabilities(state: CapaState) -> Vec<&'static str> {
-    let mut caps = vec![
-        "CAPA",
-        "TOP",
-        "UIDL",
-        "RESP-CODES",
-        "AUTH-RESP-CODE",
-        "PIPELINING",
-    ];
-    if !state.authenticated {
-        if state.xclient {
-            caps.push("XCLIENT");
-        }
-        if !state.tls_active && state.stls_available {
-            caps.push("STLS");
-        }
-        if state.tls_active || state.plaintext_auth_allowed {
-            caps.push("USER");
-            caps.push("SASL PLAIN");
-        }
-    }
-    caps
-}
-
 /// The full multi-line CAPA reply.
 pub fn capa_response(state: CapaState) -> Response {
     let mut body = Vec::new();
-    for c in capabilities(state) {
+    for c in pop3_capabilities(state) {
         body.extend_from_slice(c.as_bytes());
         body.extend_from_slice(b"\r\n");
     }
@@ -313,51 +255,12 @@ mod tests {
     }
 
     #[test]
-    fn capa() {
-        let pre = CapaState {
-            stls_available: true,
-            ..Default::default()
-        };
-        assert_eq!(
-            capabilities(pre),
-            vec![
-                "CAPA",
-                "TOP",
-                "UIDL",
-                "RESP-CODES",
-                "AUTH-RESP-CODE",
-                "PIPELINING",
-                "STLS"
-            ]
-        );
+    fn capa_reply() {
         let tls = CapaState {
             tls_active: true,
             stls_available: true,
             ..Default::default()
         };
-        assert_eq!(capabilities(tls).last(), Some(&"SASL PLAIN"));
-        assert!(!capabilities(tls).contains(&"STLS"));
         assert!(s(capa_response(tls)).ends_with("USER\r\nSASL PLAIN\r\n.\r\n"));
-        let post = CapaState {
-            authenticated: true,
-            tls_active: true,
-            ..Default::default()
-        };
-        assert!(!capabilities(post).contains(&"USER"));
-        let edge = CapaState {
-            xclient: true,
-            ..Default::default()
-        };
-        assert!(capabilities(edge).contains(&"XCLIENT"));
-        assert!(!capabilities(pre).contains(&"XCLIENT"));
-    }
-
-    #[test]
-    fn top_lines() {
-        let m = b"Subject: x\r\nFrom: y\r\n\r\nl1\r\nl2\r\nl3\r\n";
-        assert_eq!(top(m, 0), b"Subject: x\r\nFrom: y\r\n\r\n");
-        assert_eq!(top(m, 2), b"Subject: x\r\nFrom: y\r\n\r\nl1\r\nl2\r\n");
-        assert_eq!(top(m, 99), &m[..]);
-        assert_eq!(top(b"Subject: no body", 3), b"Subject: no body");
     }
 }

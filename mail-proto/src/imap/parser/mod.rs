@@ -216,5 +216,4 @@ fn uid(c: &mut Cursor<'_>) -> PResult<Command> {
 }
 
 #[cfg(test)]
-#[path = "parser_test.rs"]
 mod tests;

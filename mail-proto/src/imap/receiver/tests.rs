@@ -341,3 +341,25 @@ fn many_lines_count_against_command_size() {
     );
     assert_eq!(ev.last(), Some(&cmd(b"b NOOP")));
 }
+
+#[test]
+fn take_buffered_hands_out_what_follows_a_command() {
+    let mut r = Receiver::new(Limits::unauthenticated());
+    r.feed(b"a LOGIN u p\r\nb SELECT INBOX\r\nc FET");
+    assert_eq!(r.next_event(), Some(cmd(b"a LOGIN u p")));
+    assert_eq!(r.take_buffered(), b"b SELECT INBOX\r\nc FET".to_vec());
+    assert_eq!(r.buffered(), 0);
+    assert!(!r.in_command());
+    r.feed(b"d NOOP\r\n");
+    assert_eq!(r.next_event(), Some(cmd(b"d NOOP")));
+}
+
+#[test]
+fn blank_lines_are_skipped_or_reported() {
+    let mut r = Receiver::default();
+    r.feed(b"\r\n  \r\na NOOP\r\n");
+    assert_eq!(drain(&mut r), vec![cmd(b"a NOOP")]);
+    let mut r = Receiver::default().report_blank_lines();
+    r.feed(b"\r\na NOOP\r\n");
+    assert_eq!(drain(&mut r), vec![cmd(b""), cmd(b"a NOOP")]);
+}

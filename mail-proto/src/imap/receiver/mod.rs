@@ -171,6 +171,8 @@ pub struct Receiver {
     literals: usize,
     /// Last bytes of a skipped line, to detect a trailing `{n+}`.
     tail: Vec<u8>,
+    /// Blank lines come out as empty commands instead of being skipped.
+    report_blank: bool,
 }
 
 impl Default for Receiver {
@@ -191,7 +193,17 @@ impl Receiver {
             line_start: 0,
             literals: 0,
             tail: Vec::new(),
+            report_blank: false,
         }
+    }
+
+    /// Makes a blank line between commands come out as an empty command
+    /// (which the parser rejects for its missing tag) instead of being
+    /// skipped. kc-proxy counts blank lines as invalid commands before
+    /// login; kc-gateway skips them.
+    pub fn report_blank_lines(mut self) -> Self {
+        self.report_blank = true;
+        self
     }
 
     /// Replaces the limits (e.g. after authentication); applies to the next
@@ -223,6 +235,22 @@ impl Receiver {
     /// closed connection lost data).
     pub fn in_command(&self) -> bool {
         !self.cmd.is_empty() || self.state != State::Line
+    }
+
+    /// Hands out every byte received but not framed yet (a partly received
+    /// command included) and starts afresh. Meant for between commands:
+    /// kc-proxy calls it after relaying a login, since whatever the client
+    /// pipelined behind LOGIN belongs to the node now.
+    pub fn take_buffered(&mut self) -> Vec<u8> {
+        let mut out = std::mem::take(&mut self.cmd);
+        out.extend_from_slice(&self.buf[self.pos..]);
+        self.buf.clear();
+        self.pos = 0;
+        self.state = State::Line;
+        self.line_start = 0;
+        self.literals = 0;
+        self.tail.clear();
+        out
     }
 
     /// Returns the next event, or `None` when more input is needed.
@@ -397,7 +425,7 @@ impl Receiver {
         let line = &self.cmd[self.line_start..];
         match literal_suffix(line) {
             None => {
-                if self.cmd.iter().all(|b| *b == b' ' || *b == b'\t') {
+                if !self.report_blank && self.cmd.iter().all(|b| *b == b' ' || *b == b'\t') {
                     // Blank lines between commands are ignored.
                     self.cmd.clear();
                     self.line_start = 0;
@@ -559,7 +587,7 @@ fn is_non_sync(line: &[u8]) -> bool {
 }
 
 /// Tag characters: ASTRING-CHAR except `+` (RFC 3501 `tag`).
-pub(crate) fn is_tag_char(b: u8) -> bool {
+pub fn is_tag_char(b: u8) -> bool {
     b > 0x20 && b < 0x7f && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b'+')
 }
 
@@ -574,5 +602,4 @@ pub(crate) fn extract_tag(bytes: &[u8]) -> Option<String> {
 }
 
 #[cfg(test)]
-#[path = "receiver_test.rs"]
 mod tests;
