@@ -20,9 +20,9 @@ use tracing::{debug, info, warn, Instrument};
 use super::parser::{parse_command, parse_sasl_line, Command, LineReceiver, Pop3Error, SaslLine};
 use super::response::{self, capa_response, RespCode, Response};
 use super::top::top;
-use kc_mail_proto::capability::CapaState;
 use crate::context::GatewayContext;
 use crate::net::Conn;
+use kc_mail_proto::capability::CapaState;
 
 /// Bytes read from the socket at once.
 const READ_CHUNK: usize = 4096;

@@ -40,10 +40,10 @@ use crate::imap::parser::{parse_command, ParseErrorKind};
 use crate::imap::protocol::{Command, Request};
 use crate::imap::receiver::{Event, Limits, ReceiverErrorKind};
 use crate::imap::response::{Data, ResponseCode, Status, StatusResponse};
-use kc_mail_proto::capability::{imap_capabilities, CapabilityState};
 use crate::net::Conn;
-use io::{Io, Read};
 use folders::Tree;
+use io::{Io, Read};
+use kc_mail_proto::capability::{imap_capabilities, CapabilityState};
 use selected::Selected;
 use subscriptions::Subscriptions;
 
