@@ -18,7 +18,8 @@ use pingora_proxy::ProxyServiceBuilder;
 
 use crate::admin::Admin;
 use crate::edge::Edge;
-use crate::mail::server::{MailContext, MailListener, MailService};
+use crate::mail::listener::{MailListener, MailService};
+use crate::mail::session::MailContext;
 use crate::mail::throttle::Throttle;
 use crate::mail::{Protocol, UpstreamTls};
 use crate::metrics::Metrics;

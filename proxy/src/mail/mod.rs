@@ -6,46 +6,46 @@
 //! looks up the user's home node in the directory, connects to that node's
 //! gateway, hands it the client's address (IMAP `ID x-originating-ip`, POP3
 //! `XCLIENT`), replays the login, and from then on relays bytes both ways.
-//! Failed logins are throttled per client address and per user name
-//! ([`throttle`]). perdition and nginx's mail proxy work the same way; see
-//! `edge-proxy.md` §3.4–3.6.
+//! perdition and nginx's mail proxy work the same way.
+//!
+//! The codecs are kc-mail-proto's, shared with kc-gateway: the IMAP
+//! receiver and parser, the POP3 parser, SASL PLAIN and the capability
+//! lists (the edge announces the gateway's lists from the same function).
+//!
+//! ```text
+//! listener ─► imap_session / pop3_session ─► login (throttle, route, upstream) ─► relay
+//!   └ preauth (per-address cap)   └ imap_preauth / pop3_preauth (what the edge serves)
+//! ```
 //!
 //! Pure, fuzzable parts: [`line`], [`imap_preauth`], [`pop3_preauth`],
-//! [`sasl`], [`throttle`], and the reply parsing in [`upstream`]. I/O:
-//! [`stream`], [`upstream`] (the node side of the login), [`server`]
-//! (listeners and client sessions).
+//! [`credentials`], [`throttle`], [`preauth`], [`route`]'s node choice and
+//! the reply parsing in [`upstream`]. I/O: [`listener`] (sockets, accept,
+//! implicit TLS), [`session`] (what both pre-login dialogues share),
+//! [`imap_session`], [`pop3_session`], [`login`] (throttle, route and
+//! replay a login), [`upstream`] (the node side of the login), [`relay`],
+//! [`stream`].
 
+pub mod credentials;
 pub mod imap_preauth;
+pub mod imap_session;
 pub mod line;
+pub mod listener;
+pub mod login;
 pub mod pop3_preauth;
+pub mod pop3_session;
 pub mod preauth;
-pub mod sasl;
-pub mod server;
+pub mod relay;
+pub mod route;
+pub mod session;
 pub mod stream;
 pub mod throttle;
 pub mod upstream;
 
+pub use credentials::Credentials;
+
 use std::time::Duration;
 
 use crate::mail::throttle::ThrottleConfig;
-
-/// A user name and password taken from a client. `Debug` hides the password.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    /// Login name as the client sent it.
-    pub user: String,
-    /// Password bytes.
-    pub password: Vec<u8>,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("user", &self.user)
-            .field("password", &"<hidden>")
-            .finish()
-    }
-}
 
 /// The mail protocol of a listener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +114,10 @@ pub struct MailConfig {
     /// yet; 0 = no limit (`mail_max_preauth_per_ip`).
     pub max_preauth_per_ip: usize,
     /// IMAP framing limits before login.
-    pub imap_limits: imap_preauth::Limits,
+    pub imap_limits: kc_mail_proto::imap::receiver::Limits,
+    /// Whether the nodes' gateways offer IDLE (their
+    /// `imap_capability_idle`): the edge announces the gateway's list.
+    pub imap_idle: bool,
 }
 
 impl Default for MailConfig {
@@ -131,7 +134,8 @@ impl Default for MailConfig {
             throttle: ThrottleConfig::default(),
             max_bad_commands: MAX_BAD_COMMANDS,
             max_preauth_per_ip: 50,
-            imap_limits: imap_preauth::Limits::default(),
+            imap_limits: imap_preauth::LIMITS,
+            imap_idle: GATEWAY_IDLE,
         }
     }
 }
@@ -145,13 +149,17 @@ pub const PREAUTH_LIMIT: Duration = Duration::from_secs(600);
 pub const PLAINTEXT_AUTH: bool = false;
 /// Transport to the gateways (no proxy.cfg option yet).
 pub const UPSTREAM_TLS: UpstreamTls = UpstreamTls::Plain;
+/// The gateways' `imap_capability_idle` default (no proxy.cfg option yet).
+pub const GATEWAY_IDLE: bool = true;
 /// Invalid commands before the edge gives up on a client (Dovecot uses 10).
 pub const MAX_BAD_COMMANDS: u32 = 10;
 
 #[cfg(test)]
 mod tests {
-    use super::imap_preauth::{parse, Assembler, Event, Limits, Part};
-    use super::{pop3_preauth, sasl};
+    use super::credentials::from_plain;
+    use super::imap_preauth::parse;
+    use super::pop3_preauth;
+    use kc_mail_proto::imap::receiver::{Event, Limits, Receiver};
 
     /// A cheap stand-in for the fuzz targets in `cargo test`: mutated
     /// dialogues, framed in odd chunk sizes, never panic and stay in bounds.
@@ -175,6 +183,7 @@ mod tests {
             max_literal: 8,
             max_literals: 2,
             max_command: 64,
+            max_discard: 0,
         };
         for _ in 0..5000 {
             let mut input = seeds[(next() % 3) as usize].to_vec();
@@ -191,30 +200,27 @@ mod tests {
                 }
             }
             let chunk = (next() % 16 + 1) as usize;
-            let mut a = Assembler::new(limits);
+            let mut a = Receiver::new(limits);
             'feed: for piece in input.chunks(chunk) {
                 a.feed(piece);
                 while let Some(ev) = a.next_event() {
                     match ev {
-                        Event::Command(parts) => {
-                            let size: usize = parts
-                                .iter()
-                                .map(|p| match p {
-                                    Part::Line(l) | Part::Literal(l) => l.len(),
-                                })
-                                .sum();
-                            assert!(size <= limits.max_command, "{input:?}");
-                            let _ = parse(&parts);
+                        Event::Command(raw) => {
+                            // Lines plus literals, and the CRLF the
+                            // receiver writes after each literal marker.
+                            let markers = 2 * limits.max_literals;
+                            assert!(raw.bytes.len() <= limits.max_command + markers, "{input:?}");
+                            let _ = parse(&raw);
                         }
-                        Event::Fatal(_) => break 'feed,
+                        Event::Error(e) if e.fatal => break 'feed,
                         _ => {}
                     }
                 }
-                assert!(a.buffered() <= limits.max_line + limits.max_literal + 2 * 16);
+                assert!(a.buffered() <= limits.max_line + limits.max_literal as usize + 2 * 16);
             }
             for line in input.split(|&b| b == b'\n') {
                 let _ = pop3_preauth::parse_command(line);
-                let _ = sasl::decode_plain(line);
+                let _ = from_plain(line);
             }
         }
     }

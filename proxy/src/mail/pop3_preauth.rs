@@ -1,14 +1,22 @@
-//! POP3 before authentication, as the edge answers it itself (pure, no
-//! I/O): the AUTHORIZATION-state commands of RFC 1939, CAPA (RFC 2449),
-//! STLS (RFC 2595) and AUTH (RFC 5034), and the CAPA list.
+//! POP3 before login, as the edge answers it itself (pure, no I/O).
+//!
+//! Lines are parsed by kc-mail-proto's POP3 parser, the one kc-gateway
+//! runs; this module adds the edge's stricter checks (no control
+//! characters, bounded and well-formed user names and passwords) and
+//! decides what the edge makes of each command: the AUTHORIZATION-state
+//! commands of RFC 1939, CAPA (RFC 2449), STLS (RFC 2595) and AUTH
+//! (RFC 5034) are served, TRANSACTION-state commands need a login first,
+//! and XCLIENT is never taken from a client.
 
-use super::sasl::{valid_password, valid_user};
+use kc_mail_proto::pop3::parser::{self, Command as Parsed};
 
-/// Longest command line before login (RFC 2449 allows 255 octets; AUTH
-/// lines with an initial response may be longer, RFC 5034).
+use super::credentials::{valid_password, valid_user};
+
+/// Longest line the edge reads before login. The parser itself holds
+/// commands to RFC 2449's 255 octets and AUTH lines (RFC 5034) to 1000.
 pub const MAX_LINE: usize = 2048;
 
-/// A parsed AUTHORIZATION-state command.
+/// A command the edge serves before login.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Command {
     /// CAPA.
@@ -20,17 +28,17 @@ pub enum Command {
     /// PASS password (the rest of the line, spaces included).
     Pass(Vec<u8>),
     /// AUTH without a mechanism (list them) or with one and an optional
-    /// initial response (`=` means empty).
+    /// decoded initial response (`=` gives an empty one).
     Auth {
         /// Mechanism, upper case; `None`: list the mechanisms.
         mechanism: Option<String>,
-        /// Initial response as sent (base64).
+        /// Decoded initial response.
         initial: Option<Vec<u8>>,
     },
     /// QUIT.
     Quit,
     /// A TRANSACTION-state command (STAT, RETR, ...): needs a login.
-    NeedsLogin(String),
+    NeedsLogin,
 }
 
 impl std::fmt::Debug for Command {
@@ -46,7 +54,7 @@ impl std::fmt::Debug for Command {
                 .field("initial", &initial.as_ref().map(|_| "<hidden>"))
                 .finish(),
             Command::Quit => f.write_str("Quit"),
-            Command::NeedsLogin(n) => f.debug_tuple("NeedsLogin").field(n).finish(),
+            Command::NeedsLogin => f.write_str("NeedsLogin"),
         }
     }
 }
@@ -57,7 +65,7 @@ pub enum Pop3Error {
     /// Empty line or no keyword.
     #[error("Empty command")]
     Empty,
-    /// A keyword this server does not know.
+    /// A keyword this server does not take before login.
     #[error("Unknown command")]
     Unknown,
     /// Missing or malformed argument.
@@ -65,93 +73,50 @@ pub enum Pop3Error {
     Arguments,
 }
 
-const TRANSACTION: &[&str] = &[
-    "STAT", "LIST", "RETR", "DELE", "NOOP", "RSET", "TOP", "UIDL", "APOP", "UTF8",
-];
-
 /// Parses one command line (without CRLF).
 pub fn parse_command(line: &[u8]) -> Result<Command, Pop3Error> {
     if line.iter().any(|&b| b < 0x20 && b != b'\t' || b == 0x7f) {
         return Err(Pop3Error::Arguments);
     }
-    let (kw, rest) = match line.iter().position(|&b| b == b' ') {
-        Some(i) => (&line[..i], Some(&line[i + 1..])),
-        None => (line, None),
-    };
-    if kw.is_empty() {
+    if line
+        .split(|&b| b == b' ')
+        .next()
+        .is_none_or(<[u8]>::is_empty)
+    {
         return Err(Pop3Error::Empty);
     }
-    if kw.len() > 16 || !kw.iter().all(u8::is_ascii_alphanumeric) {
-        return Err(Pop3Error::Unknown);
-    }
-    let kw = String::from_utf8_lossy(kw).to_ascii_uppercase();
-    let none = |c: Command| match rest {
-        None => Ok(c),
-        Some(_) => Err(Pop3Error::Arguments),
-    };
-    match kw.as_str() {
-        "CAPA" => none(Command::Capa),
-        "STLS" => none(Command::Stls),
-        "QUIT" => none(Command::Quit),
-        "USER" => rest
-            .and_then(valid_user)
-            .map(Command::User)
-            .ok_or(Pop3Error::Arguments),
-        "PASS" => match rest {
-            Some(p) if !p.is_empty() && valid_password(p) => Ok(Command::Pass(p.to_vec())),
-            _ => Err(Pop3Error::Arguments),
-        },
-        "AUTH" => {
-            let Some(args) = rest else {
-                return Ok(Command::Auth {
-                    mechanism: None,
-                    initial: None,
-                });
-            };
-            let mut words = args.split(|&b| b == b' ');
-            let mech = words.next().filter(|m| {
-                !m.is_empty() && m.len() <= 20 && m.iter().all(|&b| b.is_ascii_graphic())
-            });
-            let Some(mech) = mech else {
-                return Err(Pop3Error::Arguments);
-            };
-            let initial = words.next().map(<[u8]>::to_vec);
-            if words.next().is_some() || initial.as_ref().is_some_and(Vec::is_empty) {
-                return Err(Pop3Error::Arguments);
-            }
-            Ok(Command::Auth {
-                mechanism: Some(String::from_utf8_lossy(mech).to_ascii_uppercase()),
-                initial,
-            })
+    let parsed = parser::parse_command(line).map_err(|e| match e {
+        parser::Pop3Error::UnknownCommand | parser::Pop3Error::NotSupported(_) => {
+            Pop3Error::Unknown
         }
-        k if TRANSACTION.contains(&k) => Ok(Command::NeedsLogin(kw)),
-        _ => Err(Pop3Error::Unknown),
-    }
-}
-
-/// The CAPA list before login, consistent with kc-gateway's list after
-/// login plus what only applies before it.
-pub fn capabilities(
-    tls_active: bool,
-    stls_available: bool,
-    plaintext_ok: bool,
-) -> Vec<&'static str> {
-    let mut caps = vec![
-        "CAPA",
-        "TOP",
-        "UIDL",
-        "RESP-CODES",
-        "AUTH-RESP-CODE",
-        "PIPELINING",
-    ];
-    if !tls_active && stls_available {
-        caps.push("STLS");
-    }
-    if tls_active || plaintext_ok {
-        caps.push("USER");
-        caps.push("SASL PLAIN");
-    }
-    caps
+        _ => Pop3Error::Arguments,
+    })?;
+    Ok(match parsed {
+        Parsed::Capa => Command::Capa,
+        Parsed::Stls => Command::Stls,
+        Parsed::Quit => Command::Quit,
+        Parsed::User(name) => {
+            Command::User(valid_user(name.as_bytes()).ok_or(Pop3Error::Arguments)?)
+        }
+        Parsed::Pass(p) if valid_password(&p) => Command::Pass(p),
+        Parsed::Pass(_) => return Err(Pop3Error::Arguments),
+        Parsed::Auth {
+            mechanism,
+            initial_response,
+        } => Command::Auth {
+            mechanism,
+            initial: initial_response,
+        },
+        Parsed::Xclient(_) => return Err(Pop3Error::Unknown),
+        Parsed::Stat
+        | Parsed::List(_)
+        | Parsed::Uidl(_)
+        | Parsed::Retr(_)
+        | Parsed::Top { .. }
+        | Parsed::Dele(_)
+        | Parsed::Rset
+        | Parsed::Noop => Command::NeedsLogin,
+    })
 }
 
 #[cfg(test)]
@@ -173,7 +138,7 @@ mod tests {
             parse_command(b"AUTH plain AGFAYg=="),
             Ok(Command::Auth {
                 mechanism: Some("PLAIN".into()),
-                initial: Some(b"AGFAYg==".to_vec())
+                initial: Some(b"\0a@b".to_vec())
             })
         );
         assert_eq!(
@@ -183,10 +148,7 @@ mod tests {
                 initial: None
             })
         );
-        assert_eq!(
-            parse_command(b"STAT"),
-            Ok(Command::NeedsLogin("STAT".into()))
-        );
+        assert_eq!(parse_command(b"STAT"), Ok(Command::NeedsLogin));
         assert_eq!(parse_command(b""), Err(Pop3Error::Empty));
         assert_eq!(
             parse_command(b"XCLIENT ADDR=1.2.3.4"),
@@ -198,12 +160,5 @@ mod tests {
         assert_eq!(parse_command(b"AUTH PLAIN a b"), Err(Pop3Error::Arguments));
         assert_eq!(parse_command(b"US\x00ER a"), Err(Pop3Error::Arguments));
         assert!(!format!("{:?}", parse_command(b"PASS secret")).contains("secret"));
-    }
-
-    #[test]
-    fn capa_list() {
-        assert_eq!(capabilities(false, true, false).last(), Some(&"STLS"));
-        let tls = capabilities(true, true, false);
-        assert!(tls.contains(&"USER") && !tls.contains(&"STLS"));
     }
 }
