@@ -1,5 +1,6 @@
 //! Frames arbitrary bytes into POP3 lines, parses each as a pre-login
-//! command and decodes it as a SASL PLAIN response; also drives the
+//! command (kc-mail-proto's parser with the edge's checks) and decodes it
+//! as a SASL PLAIN response; also drives the
 //! failed-login throttle with the bytes as user names: no panic, the line
 //! limit holds, and a password never shows in a command's Debug output.
 #![no_main]
@@ -7,9 +8,9 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
+use kc_proxy::mail::credentials::from_plain;
 use kc_proxy::mail::line::{Line, LineReader};
 use kc_proxy::mail::pop3_preauth::{parse_command, Command, MAX_LINE};
-use kc_proxy::mail::sasl::decode_plain;
 use kc_proxy::mail::throttle::{Throttle, ThrottleConfig, Verdict};
 use libfuzzer_sys::fuzz_target;
 
@@ -41,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
                     assert!(ips <= 8 && users <= 8);
                 }
             }
-            let _ = decode_plain(&line);
+            let _ = from_plain(&line);
         }
     }
 });

@@ -2,7 +2,7 @@
 //! overflow, and a command that starts with a valid tag keeps it on error.
 #![no_main]
 
-use kc_gateway::imap::parser::parse_bytes;
+use kc_mail_proto::imap::parser::parse_bytes;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

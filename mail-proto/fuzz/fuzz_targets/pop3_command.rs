@@ -1,10 +1,11 @@
 //! Frames arbitrary bytes into POP3 lines, parses each as a command and as
 //! a SASL line, and checks dot-stuffing round-trips: un-stuffing the output
-//! gives the input with CRLF line endings.
+//! gives the input with CRLF line endings. (TOP's extract is message
+//! content; kc-gateway's `bodystructure` target checks it.)
 #![no_main]
 
-use kc_gateway::pop3::parser::{parse_command, parse_sasl_line, LineReceiver};
-use kc_gateway::pop3::response::{dot_stuff, top};
+use kc_mail_proto::pop3::parser::{parse_command, parse_sasl_line, LineReceiver};
+use kc_mail_proto::pop3::response::dot_stuff;
 use libfuzzer_sys::fuzz_target;
 
 fn unstuff(stuffed: &[u8]) -> Vec<u8> {
@@ -54,7 +55,4 @@ fuzz_target!(|data: &[u8]| {
     {
         assert_eq!(unstuff(&stuffed), crlf(data));
     }
-    let n = data.first().copied().unwrap_or(0);
-    let t = top(data, u32::from(n));
-    assert!(data.starts_with(t));
 });

@@ -3,8 +3,8 @@
 //! never loses the receiver: afterwards a clean command must still come out.
 #![no_main]
 
-use kc_gateway::imap::parser::parse_command;
-use kc_gateway::imap::receiver::{Event, Limits, Receiver};
+use kc_mail_proto::imap::parser::parse_command;
+use kc_mail_proto::imap::receiver::{Event, Limits, Receiver};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
