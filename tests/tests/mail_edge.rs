@@ -494,3 +494,85 @@ print(gd.decode().strip()[:4])
         "{out}"
     );
 }
+
+/// The capability list a client gets from the edge with its login (the
+/// edge replays the login at the gateway and answers `OK [CAPABILITY ...]`)
+/// is the one the gateway itself answers to CAPABILITY after a login, for
+/// both settings of `imap_capability_idle`; and before login the edge
+/// announces that list too, plus STARTTLS/LOGINDISABLED.
+#[test]
+fn the_edge_announces_the_gateways_capabilities() {
+    for idle in ["yes", "no"] {
+        let cluster = Cluster::start(&[("z1", &[])], &[user("ida", "z1")]);
+        let idle_cfg = format!("imap_capability_idle = {idle}");
+        let stack = MailStack::start(cluster, &[&idle_cfg], &[]);
+        let script = format!(
+            "\
+import socket, re
+def tagged(f, tag):
+    while True:
+        line = f.readline()
+        assert line, 'connection closed'
+        if line.startswith(tag + b' '):
+            return line.decode().strip()
+def code(line):
+    m = re.search(r'\\[CAPABILITY ([^\\]]*)\\]', line)
+    assert m, line
+    return m.group(1)
+# Through the edge: the list sent with the login reply.
+t = CTX.wrap_socket(socket.create_connection(('127.0.0.1', IMAPS)), server_hostname='localhost')
+f = t.makefile('rwb')
+greeting = f.readline().decode().strip()
+f.write(b'a1 LOGIN ida ' + PW('ida').encode() + b'\\r\\n'); f.flush()
+edge = code(tagged(f, b'a1'))
+f.write(b'a2 LOGOUT\\r\\n'); f.flush()
+tagged(f, b'a2')
+# The gateway itself, after a login, answering CAPABILITY.
+g = socket.create_connection(({node:?}, {port}))
+fg = g.makefile('rwb')
+fg.readline()
+fg.write(b'b1 LOGIN ida ' + PW('ida').encode() + b'\\r\\n'); fg.flush()
+tagged(fg, b'b1')
+fg.write(b'b2 CAPABILITY\\r\\n'); fg.flush()
+caps = None
+while True:
+    line = fg.readline().decode().strip()
+    if line.startswith('* CAPABILITY '):
+        caps = line[len('* CAPABILITY '):]
+    if line.startswith('b2 '):
+        assert line.startswith('b2 OK'), line
+        break
+fg.write(b'b3 LOGOUT\\r\\n'); fg.flush()
+print('EDGE ' + edge)
+print('GATEWAY ' + caps)
+print('GREETING ' + code(greeting))
+",
+            node = node_address(0),
+            port = stack.node_imap_port,
+        );
+        let out = imaplib(&stack, &script);
+        let field = |name: &str| {
+            out.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap_or_else(|| panic!("no {name} in:\n{out}"))
+                .to_string()
+        };
+        let (edge, gateway, greeting) = (field("EDGE "), field("GATEWAY "), field("GREETING "));
+        assert_eq!(edge, gateway, "idle = {idle}\n{out}");
+        assert!(gateway.contains("QRESYNC"), "{gateway}");
+        assert_eq!(gateway.split(' ').any(|c| c == "IDLE"), idle == "yes");
+        // Before login (IMAPS: TLS active) the edge shows the same list
+        // plus AUTH=PLAIN; IDLE follows the edge's own setting (on).
+        let without_idle = |s: &str| {
+            s.split(' ')
+                .filter(|c| *c != "IDLE")
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(
+            without_idle(&greeting),
+            format!("{} AUTH=PLAIN", without_idle(&gateway)),
+            "{out}"
+        );
+    }
+}
