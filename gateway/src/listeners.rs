@@ -15,7 +15,8 @@ use tracing::{info, warn, Instrument};
 use crate::context::GatewayContext;
 use crate::net::Conn;
 
-/// Longest TLS handshake of an IMAPS/POP3S connection.
+/// Longest TLS handshake: IMAPS/POP3S on connect, IMAP STARTTLS and POP3
+/// STLS (see [`crate::net::accept_tls`]).
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Which protocol a listener serves.
@@ -188,17 +189,13 @@ async fn handshake(tcp: tokio::net::TcpStream, ctx: &GatewayContext) -> Option<C
         warn!("TLS listener without certificate");
         return None;
     };
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, Conn::Plain(tcp).accept(&acceptor)).await {
-        Ok(Ok(c)) => Some(c),
-        Ok(Err(e)) => {
+    match crate::net::accept_tls(Conn::Plain(tcp), &acceptor, HANDSHAKE_TIMEOUT).await {
+        Ok(c) => Some(c),
+        Err(e) => {
             match kc_certs::tls::handshake_error(&e) {
                 Some(t) => info!("TLS handshake failed: {t}"),
                 None => info!("TLS handshake failed: {e}"),
             }
-            None
-        }
-        Err(_) => {
-            info!("TLS handshake timed out");
             None
         }
     }
