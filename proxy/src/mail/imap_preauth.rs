@@ -131,7 +131,7 @@ pub fn parse(raw: &RawCommand) -> Result<Request, ParseError> {
 }
 
 /// The parser's lower-case reason as the start of a reply text.
-fn capitalised(s: &str) -> String {
+pub(super) fn capitalised(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),

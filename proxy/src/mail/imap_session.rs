@@ -10,7 +10,7 @@ use kc_mail_proto::imap::parser::{parse_sasl_response, SaslResponse};
 use kc_mail_proto::imap::receiver::{Event, Receiver, ReceiverError};
 
 use super::credentials::{from_plain, PlainRefusal};
-use super::imap_preauth::{self, Command};
+use super::imap_preauth::{self, capitalised, Command};
 use super::login::{imap_login_reply, post_login_capabilities, Attempt};
 use super::relay::relay;
 use super::session::{Input, Session};
@@ -171,11 +171,12 @@ impl Session {
                     continue;
                 }
                 Event::Error(e) if e.fatal => {
-                    send(&mut stream, format!("* BYE {}\r\n", e.kind).as_bytes()).await?;
+                    let message = capitalised(&e.kind.to_string());
+                    send(&mut stream, format!("* BYE {message}\r\n").as_bytes()).await?;
                     return Ok(());
                 }
                 Event::Error(e) => {
-                    let message = e.kind.to_string();
+                    let message = capitalised(&e.kind.to_string());
                     if self
                         .imap_bad(&mut stream, e.tag.as_deref(), &message)
                         .await?
