@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use kc_certs::tls::ReloadingServerConfig;
 use kc_configs::Config;
-use kc_server::client::StoreClient;
+use kc_store_api::client::StoreClient;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
@@ -136,7 +136,7 @@ pub fn system_hostname() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kc_server::client::ClientConfig;
+    use kc_store_api::client::ClientConfig;
 
     fn ctx(edges: &str, disable_plaintext: bool) -> GatewayContext {
         let mut cfg = Config::defaults(kc_configs::schemas::gateway());

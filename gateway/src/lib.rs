@@ -10,7 +10,7 @@
 //! [`context`] (what connections share), [`listeners`] (sockets from
 //! gateway.cfg, accept loops, drain) and the per-protocol servers
 //! ([`imap`], [`pop3`]) that run a session on the node's store API
-//! ([`kc_server::client`]).
+//! ([`kc_store_api::client`]).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -18,7 +18,7 @@ use kc_configs::service::{self, StandardArgs};
 use kc_configs::{schemas, Config};
 use kc_gateway::context::{system_hostname, GatewayContext, Settings};
 use kc_gateway::listeners::{self, Service, Tracker};
-use kc_server::client::{ClientConfig, StoreClient};
+use kc_store_api::client::{ClientConfig, StoreClient};
 use tracing::{error, info, warn};
 
 /// Longest wait for open sessions at shutdown.

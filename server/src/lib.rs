@@ -5,7 +5,6 @@ pub mod admin;
 pub mod api;
 pub mod audit;
 pub mod caps;
-pub mod client;
 pub mod entryid;
 pub mod kcerr;
 pub mod lmtp;

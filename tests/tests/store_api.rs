@@ -1,4 +1,4 @@
-//! End-to-end test of kc-server's store API (`/kc-store/v1/`, server/API.md):
+//! End-to-end test of kc-server's store API (`/kc-store/v1/`, store-api/API.md):
 //! two real kc-server nodes over an LDIF directory, raw HTTP/1.1 requests with
 //! the session id of a SOAP logon.
 

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use kc_server::client::{ClientError, Session as StoreSession};
+use kc_store_api::client::{ClientError, Session as StoreSession};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use kc_server::client::{ClientError, Session};
+use kc_store_api::client::{ClientError, Session};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tracing::{debug, info, warn, Instrument};
 

@@ -4,13 +4,14 @@
 //! into skeleton + segments reassembles byte-exact.
 #![no_main]
 
-use kc_server::api::params::{self, FolderChange, NewFolder, MAX_WAIT};
+use kc_server::api::params::{self, MAX_WAIT};
 use kc_server::api::route::{decode_segment, parse, query_param, Route, StoreRef};
-use kc_server::api::{ITEM_FIELDS, MAX_ROWS};
+use kc_server::api::MAX_ROWS;
 use kc_server::storage::props::{valid_name, MAX_NAME};
 use kc_server::storage::segments::{
     header_end, skeleton, split, stored_header, MAX_SEGMENTS, MIN_SEGMENT,
 };
+use kc_store_api::wire::{FolderChange, ItemField, NewFolder};
 use libfuzzer_sys::fuzz_target;
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
@@ -46,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(w.as_secs() >= 1 && w.as_secs() <= MAX_WAIT);
     }
     if let Ok(f) = params::fields(q) {
-        assert!(f.iter().all(|x| ITEM_FIELDS.contains(x)));
+        assert!(f.iter().all(|x| ItemField::parse(x.name()) == Some(*x)));
     }
     let _ = params::after_uid(q);
     let _ = params::since(q);
@@ -55,9 +56,18 @@ fuzz_target!(|data: &[u8]| {
     let _ = params::flags(q);
     let _ = params::header_only(q);
 
-    if let Ok(b) = params::bulk(body) {
+    if let Ok(b) = params::flags_request(body) {
         assert!(b.uids.len() <= MAX_ROWS);
-        let _ = params::flag_op(b.op.as_deref());
+        let _ = params::flag_op(b.op);
+    }
+    if let Ok(b) = params::copy_request(body) {
+        assert!(b.uids.len() <= MAX_ROWS);
+    }
+    if let Ok(b) = params::uids_request(body) {
+        assert!(b.uids.len() <= MAX_ROWS);
+    }
+    if let Ok(b) = params::bodies(body) {
+        assert!(b.uids.len() <= kc_store_api::frames::MAX_UIDS);
     }
     if let Ok(Some(u)) = params::expunge(body) {
         assert!(u.len() <= MAX_ROWS);

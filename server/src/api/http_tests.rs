@@ -376,7 +376,7 @@ async fn fetch_stream_expunge_uids_long_poll_user_and_folder() {
 /// header blocks with `"part":"header"`, limits answered 400.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_bodies() {
-    use crate::client::frames;
+    use kc_store_api::frames;
     let tmp = tempfile::tempdir().unwrap();
     let att_dir = tmp.path().join("att");
     let storage: Arc<dyn Storage> = Arc::new(

@@ -3,15 +3,18 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use kc_store_api::frames::MAX_UIDS;
+use kc_store_api::wire::{
+    BodiesRequest, BodyPart, CopyRequest, ExpungeRequest, FlagOp, FlagsRequest, ItemField,
+    UidsRequest,
+};
+use kc_store_api::MAX_ROWS;
+use serde::de::DeserializeOwned;
 
 use super::route::query_param;
-use super::{ITEM_FIELDS, MAX_ROWS};
-use crate::client::frames::MAX_UIDS;
-use crate::storage::{FlagOp, ItemKind};
+use crate::storage::ItemKind;
 
-/// Longest `changes?wait=` honoured, in seconds.
-pub const MAX_WAIT: u64 = 300;
+pub use kc_store_api::MAX_WAIT_SECS as MAX_WAIT;
 
 /// A parameter or body the API refuses (answered 400 with this text).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -75,20 +78,15 @@ pub fn header_only(q: Option<&str>) -> R<bool> {
 }
 
 /// `fields=a,b` (known names only, in the given order; default: all).
-pub fn fields(q: Option<&str>) -> R<Vec<&'static str>> {
+pub fn fields(q: Option<&str>) -> R<Vec<ItemField>> {
     match query_param(q, "fields") {
-        None => Ok(ITEM_FIELDS.to_vec()),
-        Some(list) => {
-            let mut v = Vec::new();
-            for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                let known = ITEM_FIELDS
-                    .iter()
-                    .find(|k| **k == name)
-                    .ok_or_else(|| bad(format!("unknown field {name}")))?;
-                v.push(*known);
-            }
-            Ok(v)
-        }
+        None => Ok(ItemField::ALL.to_vec()),
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|name| ItemField::parse(name).ok_or_else(|| bad(format!("unknown field {name}"))))
+            .collect(),
     }
 }
 
@@ -118,52 +116,37 @@ pub fn object_kind(q: Option<&str>) -> R<Option<ItemKind>> {
 }
 
 /// A JSON request body.
-pub fn json<T: for<'de> Deserialize<'de>>(b: &[u8]) -> R<T> {
+pub fn json<T: DeserializeOwned>(b: &[u8]) -> R<T> {
     serde_json::from_slice(b).map_err(|e| bad(format!("bad request: {e}")))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct NewFolder {
-    pub parent: i64,
-    pub name: String,
-    #[serde(default)]
-    pub class: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct FolderChange {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub parent: Option<i64>,
-}
-
-/// The body of `flags`, `copy`, `move`, `delete`.
-#[derive(Debug, Default, Deserialize)]
-pub struct BulkReq {
-    #[serde(default)]
-    pub uids: Vec<u32>,
-    #[serde(default)]
-    pub op: Option<String>,
-    #[serde(default)]
-    pub flags: Vec<String>,
-    #[serde(default)]
-    pub dest: Option<i64>,
-}
-
-/// A bulk body with at most [`MAX_ROWS`] UIDs.
-pub fn bulk(b: &[u8]) -> R<BulkReq> {
-    let r: BulkReq = json(b)?;
-    if r.uids.len() > MAX_ROWS {
+/// At most [`MAX_ROWS`] UIDs in one bulk call.
+fn check_uids(uids: &[u32]) -> R<()> {
+    if uids.len() > MAX_ROWS {
         return Err(bad("too many uids"));
     }
+    Ok(())
+}
+
+/// The body of `flags`.
+pub fn flags_request(b: &[u8]) -> R<FlagsRequest> {
+    let r: FlagsRequest = json(b)?;
+    check_uids(&r.uids)?;
     Ok(r)
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ExpungeReq {
-    #[serde(default)]
-    uids: Option<Vec<u32>>,
+/// The body of `copy` and `move`.
+pub fn copy_request(b: &[u8]) -> R<CopyRequest> {
+    let r: CopyRequest = json(b)?;
+    check_uids(&r.uids)?;
+    Ok(r)
+}
+
+/// The body of `delete`.
+pub fn uids_request(b: &[u8]) -> R<UidsRequest> {
+    let r: UidsRequest = json(b)?;
+    check_uids(&r.uids)?;
+    Ok(r)
 }
 
 /// The optional body of `expunge`: empty, `null` or without `uids` = every
@@ -172,25 +155,17 @@ pub fn expunge(b: &[u8]) -> R<Option<Vec<u32>>> {
     if b.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    let r: Option<ExpungeReq> = json(b)?;
+    let r: Option<ExpungeRequest> = json(b)?;
     let uids = r.and_then(|r| r.uids);
-    if uids.as_ref().is_some_and(|u| u.len() > MAX_ROWS) {
-        return Err(bad("too many uids"));
+    if let Some(u) = &uids {
+        check_uids(u)?;
     }
     Ok(uids)
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BodiesJson {
-    uids: Vec<u32>,
-    #[serde(default)]
-    part: Option<String>,
-}
-
-/// The body of a bulk fetch (`bodies`).
+/// A bulk fetch (`bodies`) as the node runs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BodiesReq {
+pub struct Bodies {
     /// In answer order; duplicates are answered twice.
     pub uids: Vec<u32>,
     /// `"part": "header"`: header blocks instead of whole messages.
@@ -198,26 +173,20 @@ pub struct BodiesReq {
 }
 
 /// `{"uids":[..], "part"?: "header"}` with at most [`MAX_UIDS`] UIDs.
-pub fn bodies(b: &[u8]) -> R<BodiesReq> {
-    let r: BodiesJson = json(b)?;
+pub fn bodies(b: &[u8]) -> R<Bodies> {
+    let r: BodiesRequest = json(b)?;
     if r.uids.len() > MAX_UIDS {
         return Err(bad(format!("at most {MAX_UIDS} uids per call")));
     }
-    let header = match r.part.as_deref() {
-        None => false,
-        Some("header") => true,
-        Some(_) => return Err(bad("bad part (only \"header\")")),
-    };
-    Ok(BodiesReq {
+    Ok(Bodies {
         uids: r.uids,
-        header,
+        header: r.part == Some(BodyPart::Header),
     })
 }
 
-/// `op` of a `flags` call.
-pub fn flag_op(op: Option<&str>) -> R<FlagOp> {
-    op.and_then(FlagOp::parse)
-        .ok_or_else(|| bad("op must be add, remove or replace"))
+/// `op` of a `flags` call (required).
+pub fn flag_op(op: Option<FlagOp>) -> R<FlagOp> {
+    op.ok_or_else(|| bad("op must be add, remove or replace"))
 }
 
 #[cfg(test)]
@@ -237,7 +206,10 @@ mod tests {
             Ok(Some(Duration::from_secs(MAX_WAIT)))
         );
         assert!(wait(Some("wait=-1")).is_err());
-        assert_eq!(fields(Some("fields=uid,flags")), Ok(vec!["uid", "flags"]));
+        assert_eq!(
+            fields(Some("fields=uid,flags")),
+            Ok(vec![ItemField::Uid, ItemField::Flags])
+        );
         assert!(fields(Some("fields=uid,body")).is_err());
         assert_eq!(
             flags(Some("flags=%5CSeen+%5CFlagged")),
@@ -252,11 +224,20 @@ mod tests {
         assert_eq!(expunge(br#"{"uids":[]}"#), Ok(Some(vec![])));
         assert_eq!(expunge(br#"{"uids":[3,4]}"#), Ok(Some(vec![3, 4])));
         assert!(expunge(br#"{"uids":[-1]}"#).is_err());
-        assert!(bulk(b"[").is_err());
-        assert_eq!(flag_op(Some("add")), Ok(FlagOp::Add));
+        assert!(flags_request(b"[").is_err());
+        assert!(copy_request(b"[").is_err());
+        assert!(uids_request(b"[").is_err());
+        let r = flags_request(br#"{"uids":[1],"op":"add","flags":["\\Seen"]}"#).unwrap();
+        assert_eq!(flag_op(r.op), Ok(FlagOp::Add));
+        assert!(flag_op(flags_request(br#"{"uids":[1]}"#).unwrap().op).is_err());
+        assert!(flags_request(br#"{"op":"set"}"#).is_err());
+        assert_eq!(copy_request(br#"{"uids":[1]}"#).unwrap().dest, None);
+        let many = format!("{{\"uids\":{:?}}}", vec![1u32; MAX_ROWS + 1]);
+        assert!(uids_request(many.as_bytes()).is_err());
+        assert!(expunge(many.as_bytes()).is_err());
         assert_eq!(
             bodies(br#"{"uids":[3,1,3]}"#),
-            Ok(BodiesReq {
+            Ok(Bodies {
                 uids: vec![3, 1, 3],
                 header: false
             })

@@ -130,31 +130,9 @@ pub struct Appended {
     pub modseq: i64,
 }
 
-/// How `set_flags` combines the given flags with an item's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FlagOp {
-    Add,
-    Remove,
-    Replace,
-}
-
-impl FlagOp {
-    /// The store API's name (`op` of `POST flags`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FlagOp::Add => "add",
-            FlagOp::Remove => "remove",
-            FlagOp::Replace => "replace",
-        }
-    }
-
-    /// The inverse of [`as_str`](FlagOp::as_str).
-    pub fn parse(s: &str) -> Option<FlagOp> {
-        [FlagOp::Add, FlagOp::Remove, FlagOp::Replace]
-            .into_iter()
-            .find(|op| op.as_str() == s)
-    }
-}
+/// How `set_flags` combines the given flags with an item's: the store
+/// API's type, so the wire names and the storage meaning are one enum.
+pub use kc_store_api::FlagOp;
 
 pub(super) const ITEM_COLS: &str = "id, folder_id, uid, kind, obj_uid, etag, size, flags, \
      internal_date, date, from_addr, to_addr, subject, message_id, modseq";

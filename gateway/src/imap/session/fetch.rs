@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use tokio::task::JoinHandle;
 
-use kc_server::client::{ClientError, FlagOp};
+use kc_store_api::client::{ClientError, FlagOp};
 
 use super::selected::Msg;
 use super::{CachedMsg, CmdResult, Done, Fail, Session};
@@ -371,7 +371,7 @@ type Read = Result<Arc<Vec<u8>>, ClientError>;
 /// sizes, [`BULK_AHEAD`] requests in flight); a single message is one
 /// `fetch`.
 pub(super) struct Prefetch {
-    store: kc_server::client::Session,
+    store: kc_store_api::client::Session,
     folder: i64,
     validity: u32,
     /// UID and known size (RFC822.SIZE) of every message, in order.
@@ -423,7 +423,7 @@ fn normalized(raw: &[u8]) -> Arc<Vec<u8>> {
 }
 
 async fn fetch_one(
-    store: &kc_server::client::Session,
+    store: &kc_store_api::client::Session,
     folder: i64,
     uid: u32,
     header: bool,

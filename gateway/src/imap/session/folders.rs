@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use kc_server::client::FolderInfo;
+use kc_store_api::client::FolderInfo;
 
 /// The hierarchy delimiter.
 pub(crate) const DELIM: char = '/';

@@ -31,7 +31,7 @@ impl Session {
         // lands in between still wakes the loop below.
         self.ensure_watch();
         let mut hint = self.watch.as_ref().map(|w| w.receiver());
-        if let Err(Fail::Store(kc_server::client::ClientError::Session)) = self.updates(true).await
+        if let Err(Fail::Store(kc_store_api::client::ClientError::Session)) = self.updates(true).await
         {
             return Ok(self.session_lost());
         }
@@ -89,7 +89,7 @@ impl Session {
                     return Ok(Flow::Close);
                 }
                 Wake::Changed => {
-                    if let Err(Fail::Store(kc_server::client::ClientError::Session)) =
+                    if let Err(Fail::Store(kc_store_api::client::ClientError::Session)) =
                         self.updates(false).await
                     {
                         return Ok(self.session_lost());
@@ -101,7 +101,7 @@ impl Session {
                     self.ensure_watch();
                     hint = self.watch.as_ref().map(|w| w.receiver());
                     // A fresh watcher starts at our position; catch up now.
-                    if let Err(Fail::Store(kc_server::client::ClientError::Session)) =
+                    if let Err(Fail::Store(kc_store_api::client::ClientError::Session)) =
                         self.updates(true).await
                     {
                         return Ok(self.session_lost());

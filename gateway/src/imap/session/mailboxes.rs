@@ -418,7 +418,7 @@ impl Session {
         self.tree = None;
         match r {
             Ok(_) => Ok(Done::ok()),
-            Err(kc_server::client::ClientError::Conflict) => Err(no(
+            Err(kc_store_api::client::ClientError::Conflict) => Err(no(
                 Some(ResponseCode::AlreadyExists),
                 "Mailbox already exists",
             )),
@@ -491,7 +491,7 @@ impl Session {
         self.tree = None;
         match r {
             Ok(_) => {}
-            Err(kc_server::client::ClientError::Conflict) => {
+            Err(kc_store_api::client::ClientError::Conflict) => {
                 return Err(no(
                     Some(ResponseCode::AlreadyExists),
                     "Target mailbox already exists",

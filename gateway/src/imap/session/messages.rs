@@ -5,7 +5,7 @@
 //! KC semantics: deleting only sets `\Deleted`; messages go away at
 //! EXPUNGE (or CLOSE), as soft deletes in the store.
 
-use kc_server::client::FlagOp;
+use kc_store_api::client::FlagOp;
 
 use super::selected::{normalize_flags, unsolicited_items};
 use super::{no, CmdResult, Done, Fail, Session};

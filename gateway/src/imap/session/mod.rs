@@ -1,6 +1,6 @@
 //! One IMAP connection: the state machine (not authenticated →
 //! authenticated → selected) on top of the pure protocol layer, talking to
-//! the store through `kc_server::client`.
+//! the store through `kc_store_api::client`.
 //!
 //! ```text
 //! socket ─► Io (Receiver) ─► parse_command ─► dispatch ─► handlers ─► Io.out ─► socket
@@ -32,7 +32,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kc_server::client::{ClientError, Session as StoreSession};
+use kc_store_api::client::{ClientError, Session as StoreSession};
 
 use crate::context::GatewayContext;
 use crate::imap::notify::{self, Watch};

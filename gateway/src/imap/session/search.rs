@@ -233,7 +233,7 @@ impl Session {
                 let m = &msgs[i];
                 let raw = match bodies.next().await {
                     Some(Ok(d)) => d,
-                    Some(Err(kc_server::client::ClientError::NotFound)) => continue,
+                    Some(Err(kc_store_api::client::ClientError::NotFound)) => continue,
                     Some(Err(e)) => return Err(e.into()),
                     None => break,
                 };

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use kc_server::client::{ClientError, ItemInfo, Session as StoreSession};
+use kc_store_api::client::{ClientError, ItemInfo, Session as StoreSession};
 
 use crate::imap::protocol::{Flag, Mailbox, SeqRange, SequenceSet};
 use crate::imap::response::{Data, FetchItem};

@@ -16,7 +16,7 @@
 use std::collections::BTreeSet;
 
 use bytes::Bytes;
-use kc_server::client::{ClientError, Session as StoreSession, MAX_PROP};
+use kc_store_api::client::{ClientError, Session as StoreSession, MAX_PROP};
 
 /// The store property holding the list.
 pub(crate) const PROP: &str = "imap.subscriptions";

@@ -4,7 +4,7 @@
 #![no_main]
 
 use bytes::Bytes;
-use kc_server::client::frames::{decode, FrameLimits};
+use kc_store_api::frames::{decode, FrameLimits};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

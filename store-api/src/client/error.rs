@@ -1,5 +1,9 @@
 //! Errors of the store client, mapped from transport failures, SOAP `er`
-//! codes and store API status codes.
+//! codes and store-API statuses (through [`crate::status`], the table the
+//! node answers by).
+
+use crate::status::ErrorKind;
+use crate::wire::ErrorBody;
 
 /// Why a store call failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -51,14 +55,20 @@ pub enum ClientError {
 impl ClientError {
     /// The error for a non-success HTTP status; `body` is the JSON error answer.
     pub fn from_status(status: u16, body: &[u8]) -> ClientError {
-        match status {
-            401 => ClientError::Session,
-            403 => ClientError::Forbidden,
-            404 => ClientError::NotFound,
-            409 => ClientError::Conflict,
-            413 => ClientError::TooLarge,
-            507 => ClientError::QuotaExceeded,
-            _ => ClientError::Status {
+        match ErrorKind::from_status(status) {
+            Some(ErrorKind::Session) => ClientError::Session,
+            Some(ErrorKind::Forbidden) => ClientError::Forbidden,
+            Some(ErrorKind::NotFound) => ClientError::NotFound,
+            Some(ErrorKind::Conflict) => ClientError::Conflict,
+            Some(ErrorKind::TooLarge) => ClientError::TooLarge,
+            Some(ErrorKind::QuotaExceeded) => ClientError::QuotaExceeded,
+            Some(
+                ErrorKind::BadRequest
+                | ErrorKind::MethodNotAllowed
+                | ErrorKind::PreconditionFailed
+                | ErrorKind::Internal,
+            )
+            | None => ClientError::Status {
                 status,
                 message: error_message(body),
             },
@@ -76,18 +86,9 @@ impl ClientError {
 
 /// `error.message` of a store API error body, else the first bytes of it.
 fn error_message(body: &[u8]) -> String {
-    #[derive(serde::Deserialize)]
-    struct Inner {
-        #[serde(default)]
-        message: String,
-    }
-    #[derive(serde::Deserialize)]
-    struct Outer {
-        error: Inner,
-    }
-    match serde_json::from_slice::<Outer>(body) {
-        Ok(o) => o.error.message,
-        Err(_) => String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(o) if !o.error.message.is_empty() => o.error.message,
+        _ => String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
     }
 }
 
@@ -116,5 +117,25 @@ mod tests {
         }
         assert!(ClientError::from_status(503, b"x").is_temporary());
         assert!(!ClientError::NotFound.is_temporary());
+        // What the node sends for every error class reads back as it.
+        for (kind, want) in [
+            (ErrorKind::Session, "session expired or unknown"),
+            (ErrorKind::Forbidden, "access denied"),
+            (ErrorKind::NotFound, "not found"),
+            (ErrorKind::Conflict, "conflict"),
+            (ErrorKind::TooLarge, "too large"),
+            (ErrorKind::QuotaExceeded, "quota exceeded"),
+        ] {
+            assert_eq!(
+                ClientError::from_status(kind.status(), b"").to_string(),
+                want
+            );
+        }
+        match ClientError::from_status(412, br#"{"error":{"message":"If-Match does not match"}}"#) {
+            ClientError::Status { status, message } => {
+                assert_eq!((status, message.as_str()), (412, "If-Match does not match"));
+            }
+            e => panic!("{e:?}"),
+        }
     }
 }

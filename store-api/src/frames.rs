@@ -1,5 +1,5 @@
 //! The `application/x-kc-bodies` wire format of a bulk message fetch
-//! (`POST {store}/folders/{id}/bodies`, `server/API.md`): one frame per
+//! (`POST {store}/folders/{id}/bodies`, `store-api/API.md`): one frame per
 //! message, `<uid> <length>\r\n<length bytes>\r\n`, in the requested order.
 //!
 //! Pure and shared: the node encodes frame heads while it streams bodies from
