@@ -7,10 +7,12 @@
 //! opened (or redirected) in [`store`], and [`dispatch`] hands each route to
 //! its handler: one module per resource.
 
-pub mod body;
 mod bodies;
+pub mod body;
 mod bulk;
 mod changes;
+#[cfg(test)]
+mod client_tests;
 mod folders;
 #[cfg(test)]
 pub(crate) mod http_tests;

@@ -148,7 +148,11 @@ mod tests {
     /// hand-written JSON, and the client reads them back.
     #[tokio::test]
     async fn failures() {
-        let (s, b) = body_of(failure("n1", Fail::Kc(KcErr::NOT_FOUND, "no folder 7".into()))).await;
+        let (s, b) = body_of(failure(
+            "n1",
+            Fail::Kc(KcErr::NOT_FOUND, "no folder 7".into()),
+        ))
+        .await;
         assert_eq!(s, 404);
         assert_eq!(
             b,
@@ -166,7 +170,10 @@ mod tests {
             b,
             r#"{"error":{"code":0,"message":"method not allowed","name":""},"node":"n1"}"#
         );
-        let r = failure("n1", Fail::Redirect("http://n2:236/kc-store/v1/me/user".into()));
+        let r = failure(
+            "n1",
+            Fail::Redirect("http://n2:236/kc-store/v1/me/user".into()),
+        );
         assert_eq!(
             r.headers().get(header::LOCATION).unwrap(),
             "http://n2:236/kc-store/v1/me/user"

@@ -34,7 +34,11 @@ pub fn feature_enabled(
 }
 
 /// The owner of a store as `GET user` answers it.
-fn user_info(info: &crate::users::UserInfo, object: &Object, server_disabled: &[String]) -> UserInfo {
+fn user_info(
+    info: &crate::users::UserInfo,
+    object: &Object,
+    server_disabled: &[String],
+) -> UserInfo {
     let mut names: BTreeSet<String> = KNOWN_FEATURES.iter().map(|f| (*f).to_owned()).collect();
     for f in info
         .enabled_features

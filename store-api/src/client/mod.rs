@@ -296,7 +296,6 @@ fn chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-
 /// Percent-encodes a login for a `/kc-store/v1/{login}/` path.
 pub fn store_segment(login: &str) -> String {
     percent_encode(login)

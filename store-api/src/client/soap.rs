@@ -140,10 +140,9 @@ pub fn parse_logon_response(body: &[u8]) -> Result<u64, ClientError> {
     if !a.response {
         return Err(proto("no logonResponse"));
     }
-    let er: u32 = a
-        .er
-        .and_then(|e| e.parse().ok())
-        .ok_or_else(|| proto("no er"))?;
+    let er: u32 =
+        a.er.and_then(|e| e.parse().ok())
+            .ok_or_else(|| proto("no er"))?;
     if er == KcErr::LOGON_FAILED.wire() || er == KcErr::NO_ACCESS.wire() {
         return Err(ClientError::LogonFailed);
     }
@@ -204,7 +203,10 @@ mod tests {
             parse_logon_response(fault.as_bytes()),
             Err(ClientError::Protocol(m)) if m.contains("fault")
         ));
-        let doctype = format!("<!DOCTYPE x>{}", answer("<er>0</er><ulSessionId>5</ulSessionId>"));
+        let doctype = format!(
+            "<!DOCTYPE x>{}",
+            answer("<er>0</er><ulSessionId>5</ulSessionId>")
+        );
         assert!(parse_logon_response(doctype.as_bytes()).is_err());
         // Other prefixes and whitespace, as any SOAP stack may write them.
         let other = "<?xml version=\"1.0\"?>\n<e:Envelope xmlns:e=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:k=\"urn:zarafa\">\n <e:Body>\n  <k:logonResponse>\n   <er> 0 </er>\n   <ulSessionId>42</ulSessionId>\n   <ulCapabilities>576</ulCapabilities>\n  </k:logonResponse>\n </e:Body>\n</e:Envelope>\n";

@@ -219,9 +219,6 @@ mod tests {
             },
             json!({"deleted": [1, 2]}),
         );
-        same_bytes(
-            &ExpungedReply { expunged: vec![] },
-            json!({"expunged": []}),
-        );
+        same_bytes(&ExpungedReply { expunged: vec![] }, json!({"expunged": []}));
     }
 }

@@ -209,13 +209,22 @@ mod tests {
         it.write_line(&ItemField::ALL, &mut all);
         let mut whole = serde_json::to_vec(&it).unwrap();
         whole.push(b'\n');
-        assert_eq!(String::from_utf8_lossy(&all), String::from_utf8_lossy(&whole));
+        assert_eq!(
+            String::from_utf8_lossy(&all),
+            String::from_utf8_lossy(&whole)
+        );
         let back: ItemInfo = serde_json::from_slice(&all).unwrap();
         assert_eq!(back, it);
         // A selection keeps the requested order; the rest defaults.
         let mut some = Vec::new();
-        it.write_line(&[ItemField::Flags, ItemField::Uid, ItemField::ObjUid], &mut some);
-        assert_eq!(some, b"{\"flags\":[\"\\\\Seen\"],\"uid\":3,\"obj_uid\":null}\n");
+        it.write_line(
+            &[ItemField::Flags, ItemField::Uid, ItemField::ObjUid],
+            &mut some,
+        );
+        assert_eq!(
+            some,
+            b"{\"flags\":[\"\\\\Seen\"],\"uid\":3,\"obj_uid\":null}\n"
+        );
         let back: ItemInfo = serde_json::from_slice(&some).unwrap();
         assert_eq!((back.uid, back.flags.len(), back.size), (3, 1, 0));
         let mut none = Vec::new();

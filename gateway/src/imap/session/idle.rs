@@ -31,7 +31,8 @@ impl Session {
         // lands in between still wakes the loop below.
         self.ensure_watch();
         let mut hint = self.watch.as_ref().map(|w| w.receiver());
-        if let Err(Fail::Store(kc_store_api::client::ClientError::Session)) = self.updates(true).await
+        if let Err(Fail::Store(kc_store_api::client::ClientError::Session)) =
+            self.updates(true).await
         {
             return Ok(self.session_lost());
         }
