@@ -201,3 +201,13 @@ async fn client_reads_every_answer() {
     stop.send(true).unwrap();
     let _ = server.await;
 }
+
+/// The client's SOAP logon announces the node's own protocol names.
+#[test]
+fn logon_constants_match_the_node() {
+    use crate::caps::cap;
+    use kc_store_api::client::soap;
+    assert_eq!(soap::CAP_UNICODE, cap::UNICODE);
+    assert_eq!(soap::CAP_MULTI_SERVER, cap::MULTI_SERVER);
+    assert_eq!(soap::CLIENT_VERSION, crate::node::SERVER_VERSION);
+}

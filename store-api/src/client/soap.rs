@@ -212,4 +212,44 @@ mod tests {
         let other = "<?xml version=\"1.0\"?>\n<e:Envelope xmlns:e=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:k=\"urn:zarafa\">\n <e:Body>\n  <k:logonResponse>\n   <er> 0 </er>\n   <ulSessionId>42</ulSessionId>\n   <ulCapabilities>576</ulCapabilities>\n  </k:logonResponse>\n </e:Body>\n</e:Envelope>\n";
         assert_eq!(parse_logon_response(other.as_bytes()).unwrap(), 42);
     }
+
+    /// Arbitrary answers never panic (a cheap stand-in for fuzzing; the
+    /// `logon_answer` target in store-api/fuzz goes further).
+    #[test]
+    fn arbitrary_input_never_panics() {
+        let alphabet: &[&str] = &[
+            "<SOAP-ENV:Envelope>",
+            "</SOAP-ENV:Envelope>",
+            "<SOAP-ENV:Body>",
+            "</SOAP-ENV:Body>",
+            "<ns:logonResponse>",
+            "</ns:logonResponse>",
+            "<er>",
+            "</er>",
+            "0",
+            "<ulSessionId>",
+            "</ulSessionId>",
+            "7",
+            "<Fault/>",
+            "&amp;",
+            "&x;",
+            "<!DOCTYPE a>",
+            "<",
+            ">",
+            "<![CDATA[1]]>",
+        ];
+        let mut x: u64 = 0x853c_49e6_748f_ea9b;
+        for _ in 0..20_000 {
+            let mut v = String::new();
+            for _ in 0..(x % 14) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                v.push_str(alphabet[(x % alphabet.len() as u64) as usize]);
+            }
+            if let Ok(id) = parse_logon_response(v.as_bytes()) {
+                assert_ne!(id, 0);
+            }
+        }
+    }
 }
