@@ -28,6 +28,6 @@ pub use error::{DirError, ObjectKind};
 pub use escape::{escape_dn_value, escape_filter_value};
 pub use ldap::LdapSettings;
 pub use mapping::Mapping;
-pub use model::{Company, Group, Server, User, UserQuota};
+pub use model::{feature_enabled, Company, Group, Server, User, UserQuota};
 pub use password::{ssha, verify_password};
 pub use report::lookup_report;

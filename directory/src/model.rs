@@ -36,18 +36,34 @@ pub struct UserQuota {
 }
 
 impl User {
-    /// KC's feature decision: an explicit per-user enable wins, then an
-    /// explicit per-user disable, then the server's `disabled_features` list.
-    /// Names compare case-insensitively.
+    /// [`feature_enabled`] for this user.
     pub fn feature_enabled(&self, feature: &str, server_disabled_features: &[String]) -> bool {
-        let has = |l: &[String]| l.iter().any(|f| f.eq_ignore_ascii_case(feature));
-        if has(&self.enabled_features) {
-            true
-        } else if has(&self.disabled_features) {
-            false
-        } else {
-            !has(server_disabled_features)
-        }
+        feature_enabled(
+            feature,
+            &self.enabled_features,
+            &self.disabled_features,
+            server_disabled_features,
+        )
+    }
+}
+
+/// KC's feature decision: an explicit per-user enable
+/// (`kopanoEnabledFeatures`) wins, then an explicit per-user disable
+/// (`kopanoDisabledFeatures`), then the server's `disabled_features` list.
+/// Names compare case-insensitively.
+pub fn feature_enabled(
+    feature: &str,
+    enabled: &[String],
+    disabled: &[String],
+    server_disabled_features: &[String],
+) -> bool {
+    let has = |l: &[String]| l.iter().any(|f| f.eq_ignore_ascii_case(feature));
+    if has(enabled) {
+        true
+    } else if has(disabled) {
+        false
+    } else {
+        !has(server_disabled_features)
     }
 }
 

@@ -6,6 +6,7 @@ pub mod api;
 pub mod audit;
 pub mod caps;
 pub mod entryid;
+pub mod home;
 pub mod kcerr;
 pub mod lmtp;
 pub mod lmtp_store;

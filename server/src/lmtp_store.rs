@@ -7,6 +7,12 @@
 //! multi-server mode a user homed on another node is answered 550 (Unknown):
 //! the MTA must route by `kopanoUserServer` (KC manual §5.11), this node
 //! neither proxies nor forwards deliveries.
+//!
+//! The home store comes from `home.rs`. Quota: a store already at its hard
+//! level is refused at RCPT (any message would take it above); the delivery
+//! itself is admitted per store inside the storing transaction with the size
+//! after the write (`storage::quota`), so a recipient is answered 552 5.2.2
+//! when the message does not fit and nothing is stored for it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,13 +20,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tracing::{info, warn};
 
+use crate::home;
 use crate::lmtp::{
     AcceptedRecipient, Delivery, Envelope, Mailbox, Message, RecipientCheck, RecipientOutcome,
 };
 use crate::node::Node;
 use crate::storage::items::{ItemKind, NewItem};
-use crate::storage::quota::QuotaLevel;
-use crate::storage::{Quota, Storage, StorageError};
 use crate::users::{PluginError, UserInfo};
 
 /// Delivers into the private stores of users homed on this node.
@@ -60,18 +65,6 @@ pub struct Target {
     pub inbox: i64,
 }
 
-/// Whether storing `extra` more bytes would cross the hard quota. A store
-/// already at its hard limit refuses even an empty message.
-fn over_hard_quota(
-    s: &dyn Storage,
-    store: i64,
-    defaults: &Quota,
-    extra: i64,
-) -> Result<bool, StorageError> {
-    let st = s.quota_status(store, defaults)?;
-    Ok(st.level == QuotaLevel::Hard || (st.hard > 0 && st.size.saturating_add(extra) > st.hard))
-}
-
 #[async_trait]
 impl Delivery for NodeDelivery {
     type Recipient = Target;
@@ -87,7 +80,7 @@ impl Delivery for NodeDelivery {
                 return RecipientCheck::TempFail;
             }
         };
-        match self.node.is_home(Some(&info)) {
+        match home::is_home(&self.node, Some(&info)) {
             Ok(true) => {}
             Ok(false) | Err(_) => {
                 info!(rcpt = %address.address(), login = %info.login, home = ?info.home_server,
@@ -95,35 +88,39 @@ impl Delivery for NodeDelivery {
                 return RecipientCheck::Unknown;
             }
         }
-        let object = match self.node.ensure_local(&info).await {
+        let object = match home::ensure_local(&self.node, &info).await {
             Ok(o) => o,
             Err(e) => {
                 warn!(login = %info.login, error = ?e, "cannot mirror recipient");
                 return RecipientCheck::TempFail;
             }
         };
-        let store = match self.node.ensure_private_store(&object).await {
+        let store = match home::private_store(&self.node, &object).await {
             Ok(s) => s,
             Err(e) => {
                 warn!(login = %info.login, error = ?e, "cannot open recipient store");
                 return RecipientCheck::TempFail;
             }
         };
-        let defaults = self.node.settings.default_quota;
         let store_id = store.id;
-        let found = self
+        let inbox = self
             .node
             .db(move |s| {
-                let inbox = s
-                    .folders(store_id)?
+                Ok(s.folders(store_id)?
                     .into_iter()
                     .find(|f| f.role.as_deref() == Some("inbox"))
-                    .map(|f| f.id);
-                let full = over_hard_quota(s, store_id, &defaults, 0)?;
-                Ok((inbox, full))
+                    .map(|f| f.id))
             })
             .await;
-        match found {
+        // Every message has at least one byte.
+        let full = match home::may_store(&self.node, store_id, 1).await {
+            Ok(fits) => !fits,
+            Err(e) => {
+                warn!(login = %info.login, error = ?e, "cannot read recipient quota");
+                return RecipientCheck::TempFail;
+            }
+        };
+        match inbox.map(|i| (i, full)) {
             Ok((_, true)) => RecipientCheck::OverQuota,
             Ok((Some(inbox), false)) => RecipientCheck::Accept(Target {
                 user_id: object.id,
@@ -159,58 +156,50 @@ impl Delivery for NodeDelivery {
         };
         let targets: Vec<Target> = recipients.iter().map(|r| r.target.clone()).collect();
         let storage = self.node.storage.clone();
-        let defaults = self.node.settings.default_quota;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let defaults = home::write_quota(&self.node);
+        let now = crate::node::now();
         let joined = tokio::task::spawn_blocking(move || {
-            let len = i64::try_from(body.len()).unwrap_or(i64::MAX);
+            let len = body.len();
             // Each store once: two RCPTs for one store get one copy and the
             // same answer.
-            let mut outcome: HashMap<i64, RecipientOutcome> = HashMap::new();
-            let mut accepted: Vec<&Target> = Vec::new();
+            let mut stores: Vec<&Target> = Vec::new();
             for t in &targets {
-                if outcome.contains_key(&t.store_id) {
-                    continue;
+                if !stores.iter().any(|s| s.store_id == t.store_id) {
+                    stores.push(t);
                 }
-                let o = match over_hard_quota(storage.as_ref(), t.store_id, &defaults, len) {
-                    Ok(true) => RecipientOutcome::OverQuota,
-                    Ok(false) => {
-                        accepted.push(t);
-                        RecipientOutcome::Delivered
-                    }
-                    Err(e) => {
-                        warn!(login = %t.login, error = %e, "quota check failed");
-                        RecipientOutcome::TempFail
-                    }
-                };
-                outcome.insert(t.store_id, o);
             }
-            if !accepted.is_empty() {
-                let item = NewItem {
-                    kind: ItemKind::Mail,
-                    obj_uid: None,
-                    body: &body,
-                    flags: &[],
-                    internal_date: now,
-                };
-                let inboxes: Vec<i64> = accepted.iter().map(|t| t.inbox).collect();
-                // One transaction for every recipient: it returns after the
-                // commit (synchronous = FULL), and only then may the MTA drop
-                // its copy. All or nothing, so no recipient is acknowledged
-                // for a copy that is not on disk.
-                match storage.append_item_many(&inboxes, &item) {
-                    Ok(done) => {
-                        for (t, a) in accepted.iter().zip(done) {
-                            info!(login = %t.login, uid = a.uid, size = len, "delivered");
-                        }
+            let item = NewItem {
+                kind: ItemKind::Mail,
+                obj_uid: None,
+                body: &body,
+                flags: &[],
+                internal_date: now,
+            };
+            let inboxes: Vec<i64> = stores.iter().map(|t| t.inbox).collect();
+            // One transaction for every recipient: it returns after the
+            // commit (synchronous = FULL), and only then may the MTA drop its
+            // copy. Each store is admitted against its hard quota inside it;
+            // any other failure stores nothing, so no recipient is
+            // acknowledged for a copy that is not on disk.
+            let mut outcome: HashMap<i64, RecipientOutcome> = HashMap::new();
+            match storage.append_item_many(&inboxes, &item, &defaults) {
+                Ok(done) => {
+                    for (t, a) in stores.iter().zip(done) {
+                        let o = match a {
+                            Some(a) => {
+                                info!(login = %t.login, uid = a.uid, size = len, "delivered");
+                                RecipientOutcome::Delivered
+                            }
+                            None => {
+                                info!(login = %t.login, size = len, "over hard quota");
+                                RecipientOutcome::OverQuota
+                            }
+                        };
+                        outcome.insert(t.store_id, o);
                     }
-                    Err(e) => {
-                        warn!(error = %e, recipients = accepted.len(), "delivery failed");
-                        for t in &accepted {
-                            outcome.insert(t.store_id, RecipientOutcome::TempFail);
-                        }
-                    }
+                }
+                Err(e) => {
+                    warn!(error = %e, recipients = stores.len(), "delivery failed");
                 }
             }
             targets

@@ -11,7 +11,7 @@ use tracing::{info, warn};
 
 use crate::kcerr::KcErr;
 use crate::node::{now, Node};
-use crate::storage::items::softdelete_cutoff;
+use crate::storage::purge::softdelete_cutoff;
 
 /// How often the timer purges after the first run at start.
 pub const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
@@ -75,7 +75,7 @@ pub async fn run_purge_timer(
 mod tests {
     use super::*;
     use crate::storage::sqlite::SqliteStorage;
-    use crate::storage::{ItemKind, NewItem, ObjectData, ObjectKind, Storage, StoreType};
+    use crate::storage::{ItemKind, NewItem, ObjectData, ObjectKind, Quota, Storage, StoreType};
 
     fn deleted_long_ago(s: &SqliteStorage, days: i64) {
         s.conn_for_tests()
@@ -136,7 +136,7 @@ mod tests {
             internal_date: 1,
         };
         for _ in 0..3 {
-            s.append_item(inbox, &item).unwrap();
+            s.append_item(inbox, &item, &Quota::default()).unwrap();
         }
         s.delete_items(inbox, &[1, 2]).unwrap();
         // Deleted just now: kept under a 30-day lifetime, and 0 keeps forever.
@@ -165,7 +165,7 @@ mod tests {
         assert_eq!(files, 0);
 
         // kc-admin --purge-softdelete 0 removes everything soft-deleted.
-        s.append_item(inbox, &item).unwrap();
+        s.append_item(inbox, &item, &Quota::default()).unwrap();
         s.delete_items(inbox, &[4]).unwrap();
         assert_eq!(
             purge_before(&node, admin_cutoff(0, now())).await.unwrap(),

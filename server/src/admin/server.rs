@@ -181,10 +181,10 @@ async fn list_users(node: &Node) -> R<Vec<UserRow>> {
             rows.push(row(&sys, None));
         }
         for u in users {
-            let o = node.ensure_local(&u).await.map_err(e)?;
+            let o = crate::home::ensure_local(node, &u).await.map_err(e)?;
             // As KC's `-l`, this creates the stores of users homed on this node.
-            if matches!(node.is_home(Some(&u)), Ok(true)) {
-                if let Err(er) = node.ensure_private_store(&o).await {
+            if matches!(crate::home::is_home(node, Some(&u)), Ok(true)) {
+                if let Err(er) = crate::home::private_store(node, &o).await {
                     tracing::warn!(user = %o.login, error = %er, "cannot create store");
                 }
             }
@@ -211,7 +211,7 @@ async fn find(node: &Node, kind: ObjectKind, name: &str) -> R<Object> {
             .user(name)
             .await
             .map_err(|_| msg(KcErr::NOT_FOUND, format!("user '{name}' not found")))?;
-        return node.ensure_local(&info).await.map_err(e);
+        return crate::home::ensure_local(node, &info).await.map_err(e);
     }
     let n = name.to_owned();
     db(node, move |s| s.object_by_login(kind, &n))

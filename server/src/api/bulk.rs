@@ -44,10 +44,11 @@ pub(super) async fn run(cx: &Call<'_>, id: i64, op: BulkOp, body: Incoming) -> R
             let dest = r.dest.ok_or_else(|| bad("dest missing"))?;
             cx.folder(dest).await?;
             let uids = r.uids;
+            let q = crate::home::write_quota(node);
             let map = if op == BulkOp::Copy {
-                node.db(move |s| s.copy_items(id, &uids, dest)).await?
+                node.db(move |s| s.copy_items(id, &uids, dest, &q)).await?
             } else {
-                node.db(move |s| s.move_items(id, &uids, dest)).await?
+                node.db(move |s| s.move_items(id, &uids, dest, &q)).await?
             };
             ok(&UidMapReply {
                 uids: map

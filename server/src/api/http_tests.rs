@@ -324,6 +324,7 @@ async fn fetch_stream_expunge_uids_long_poll_user_and_folder() {
                 flags: &[],
                 internal_date: 1,
             },
+            &crate::storage::Quota::default(),
         )
         .unwrap()
     });

@@ -93,7 +93,15 @@ pub(super) async fn list(cx: &Call<'_>, id: i64) -> R<Response<Body>> {
 /// `POST folders/{id}/items`: appends a raw message (201).
 pub(super) async fn append(cx: &Call<'_>, id: i64, body: Incoming) -> R<Response<Body>> {
     cx.folder(id).await?;
-    store::admit_write(cx.node, cx.opened).await?;
+    // Refuse before reading the body when it cannot fit.
+    let announced = cx
+        .head
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<i64>().ok())
+        .unwrap_or(1);
+    store::admit_write(cx.node, cx.opened, announced.max(1)).await?;
+    let defaults = crate::home::write_quota(cx.node);
     let flags = params::flags(cx.query);
     let internal_date = params::internal_date(cx.query)?.unwrap_or_else(crate::node::now);
     let raw = read_body(body, MAX_APPEND).await?;
@@ -109,6 +117,7 @@ pub(super) async fn append(cx: &Call<'_>, id: i64, body: Incoming) -> R<Response
                     flags: &flags,
                     internal_date,
                 },
+                &defaults,
             )
         })
         .await?;

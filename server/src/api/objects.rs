@@ -68,9 +68,10 @@ pub(super) async fn put(cx: &Call<'_>, id: i64, uid: String, body: Incoming) -> 
             return Err(precondition("object exists"));
         }
     }
+    let q = crate::home::write_quota(cx.node);
     let res = cx
         .node
-        .db(move |s| s.put_object_item(id, kind, &uid, &raw, im.as_deref()))
+        .db(move |s| s.put_object_item(id, kind, &uid, &raw, im.as_deref(), &q))
         .await;
     match res {
         Ok((a, etag, created)) => {

@@ -8,21 +8,11 @@ use std::sync::Arc;
 use super::reply::{Fail, R};
 use super::route::StoreRef;
 use super::store_cache::{self, Opened};
+use crate::home::{self, HomeStore};
 use crate::kcerr::KcErr;
 use crate::node::{ConnInfo, Node};
-use crate::redirect::best_server_path;
 use crate::session::Session;
-use crate::storage::{QuotaLevel, StoreType};
-use crate::users::PluginError;
-
-fn plugin_err(e: PluginError) -> KcErr {
-    match e {
-        PluginError::NotFound => KcErr::NOT_FOUND,
-        PluginError::InvalidCredentials => KcErr::LOGON_FAILED,
-        PluginError::NotSupported(_) => KcErr::NO_SUPPORT,
-        PluginError::Unavailable(_) => KcErr::PLUGIN_ERROR,
-    }
-}
+use crate::storage::StoreType;
 
 /// `scheme://authority` of `base` + `path_and_query` (KC paths end in `/kopano`
 /// or similar; the API path replaces it).
@@ -80,45 +70,34 @@ async fn open_uncached(
     if login.eq_ignore_ascii_case("SYSTEM") {
         return Err(Fail::Kc(KcErr::NOT_FOUND, "SYSTEM has no store".into()));
     }
-    let info = node.plugin.user(&login).await.map_err(plugin_err)?;
-    let object = node.ensure_local(&info).await?;
-    if !node.is_home(Some(&info))? {
-        let home = info.home_server.clone().unwrap_or_default();
-        let server = node.plugin.server(&home).await.map_err(plugin_err)?;
-        let best = best_server_path(
-            &server.paths,
-            conn.kind,
-            node.proxied(conn),
-            &node.settings.server_name,
-        );
-        let loc = rebase(&best.path?, path_and_query);
-        tracing::info!("Redirecting request to {loc}");
-        node.stats
-            .redirects
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return Err(Fail::Redirect(loc));
-    }
-    let st = node.ensure_private_store(&object).await?;
-    if st.store_type != StoreType::Private {
+    let HomeStore {
+        store,
+        info,
+        object,
+    } = match home::open(node, conn, &login).await? {
+        home::Opened::Here(h) => *h,
+        home::Opened::Redirect(path) => return Err(Fail::Redirect(rebase(&path, path_and_query))),
+    };
+    if store.store_type != StoreType::Private {
         return Err(KcErr::NOT_FOUND.into());
     }
     Ok(Opened {
-        store: st,
+        store,
         info,
         object,
     })
 }
 
-/// Whether a write may go into `opened`'s store: refused (507) once the
-/// store is at its hard quota.
-pub(super) async fn admit_write(node: &Node, opened: &Opened) -> R<()> {
-    let sid = opened.store.id;
-    let defaults = node.settings.default_quota;
-    let qs = node.db(move |s| s.quota_status(sid, &defaults)).await?;
-    if qs.level == QuotaLevel::Hard {
-        return Err(Fail::Kc(KcErr::STORE_FULL, "hard quota reached".into()));
+/// An early answer for a write of `added` bytes into `opened`'s store, for
+/// callers that have not read the content yet: refused (507) when it cannot
+/// fit under the hard quota (`home::may_store`). The write itself is
+/// admitted again inside its transaction, which stays the authority.
+pub(super) async fn admit_write(node: &Node, opened: &Opened, added: i64) -> R<()> {
+    if home::may_store(node, opened.store.id, added).await? {
+        Ok(())
+    } else {
+        Err(Fail::Kc(KcErr::STORE_FULL, "hard quota reached".into()))
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -15,23 +15,9 @@ use crate::storage::{self, Object};
 /// configuration or on the user.
 const KNOWN_FEATURES: &[&str] = &["imap", "mobile", "outlook", "pop3", "webapp"];
 
-/// Whether `feature` is on for a user: the user's own enable/disable lists
-/// win over server.cfg `disabled_features` (KC semantics).
-pub fn feature_enabled(
-    feature: &str,
-    enabled: &[String],
-    disabled: &[String],
-    server_disabled: &[String],
-) -> bool {
-    let has = |l: &[String]| l.iter().any(|f| f.eq_ignore_ascii_case(feature));
-    if has(enabled) {
-        true
-    } else if has(disabled) {
-        false
-    } else {
-        !has(server_disabled)
-    }
-}
+/// KC's feature rule (the user's own enable/disable lists win over
+/// server.cfg `disabled_features`), defined once in kc-directory.
+pub use kc_directory::feature_enabled;
 
 /// The owner of a store as `GET user` answers it.
 fn user_info(

@@ -11,7 +11,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tracing::{debug, info};
 
 use super::Shared;
-use crate::node::{ConnInfo, RequestMeta, SoapReply};
+use crate::node::{ConnInfo, RequestMeta};
+use crate::soap::{self, SoapReply};
 
 /// A stream with bytes already read from it put back in front.
 pub struct Prefixed<S> {
@@ -117,10 +118,7 @@ where
     loop {
         while let Some(end) = envelope_end(&buf) {
             let rest = buf.split_off(end);
-            let reply = shared
-                .node
-                .handle_soap(conn, &RequestMeta::default(), &buf)
-                .await;
+            let reply = soap::handle(&shared.node, conn, &RequestMeta::default(), &buf).await;
             buf = rest;
             // Whitespace between envelopes is allowed.
             let skip = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();

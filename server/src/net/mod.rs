@@ -24,8 +24,9 @@ use tokio::sync::{watch, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, info_span, warn, Instrument};
 
-use crate::node::{ConnInfo, Node, RequestMeta, SoapReply};
+use crate::node::{ConnInfo, Node, RequestMeta};
 use crate::redirect::ConnKind;
+use crate::soap::SoapReply;
 
 /// The prefix of kc's admin API on every listener; all other paths (except
 /// the store API's `crate::api::STORE_PREFIX`) are SOAP.
@@ -339,5 +340,5 @@ async fn handle(req: Request<Incoming>, conn: &ConnInfo, shared: &Shared) -> Res
         let (status, json) = crate::admin::server::handle(node, conn, &meta, op, &body).await;
         return reply(status, "application/json", json);
     }
-    soap(node.handle_soap(conn, &meta, &body).await)
+    soap(crate::soap::handle(node, conn, &meta, &body).await)
 }

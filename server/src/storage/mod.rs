@@ -6,9 +6,13 @@
 //! with UIDVALIDITY and a UID counter), `changes` (one monotonically increasing
 //! change number per change, tombstones included) and `attachments`
 //! (content-addressed files under `attachment_path`, referenced by
-//! `item_segments`; see `segments.rs`), `items` (mail, calendar,
-//! contacts, tasks; see `items.rs` for why bodies are BLOBs) and
-//! `store_props` (named per-store values; see `props.rs`).
+//! `item_segments`; see `segments.rs`, unreferenced ones go in `gc.rs`),
+//! `items` (mail, calendar, contacts, tasks; see `items.rs` for why bodies
+//! are BLOBs, `reads.rs` for reading them, `purge.rs` for removing
+//! soft-deleted ones) and `store_props` (named per-store values; see
+//! `props.rs`). Folder rows and writes are in `folders.rs`, user objects in
+//! `objects.rs`, stores in `stores.rs`; store sizes, quota levels and the
+//! hard-quota admission of every content-storing write in `quota.rs`.
 //!
 //! Durability: the connection runs with `synchronous = FULL`, so every write
 //! below is on disk when it returns (LMTP acknowledges only after that).
@@ -16,16 +20,24 @@
 pub mod attachments;
 pub mod changes;
 pub mod folders;
+mod gc;
 pub mod items;
 pub mod notify;
+mod objects;
 pub mod props;
+pub mod purge;
 pub mod quota;
+mod reads;
 mod schema;
 pub mod segments;
 pub mod sqlite;
+mod stores;
+#[cfg(test)]
+mod tests;
 
 pub use changes::Change;
-pub use items::{Appended, FlagOp, FolderStatus, Item, ItemKind, NewItem};
+pub use folders::FolderStatus;
+pub use items::{Appended, FlagOp, Item, ItemKind, NewItem};
 pub use quota::{QuotaLevel, QuotaStatus};
 pub use segments::{ItemBody, Piece};
 
@@ -49,6 +61,9 @@ pub enum StorageError {
     Collision,
     #[error("object not found")]
     NotFound,
+    /// The write would take the store above its hard quota; nothing was stored.
+    #[error("store is over its hard quota")]
+    OverQuota,
     #[error("database schema version {0} is newer than this program")]
     TooNew(i64),
 }
@@ -246,12 +261,31 @@ pub trait Storage: Send + Sync {
     /// Soft-delete a folder with its subtree and items; standard folders refuse.
     fn delete_folder(&self, id: i64) -> Result<i64>;
 
+    // Writes that store content take `defaults`, server.cfg's quota for
+    // owners without an override, and are admitted against the hard level
+    // inside their transaction (`quota::admits`): `OverQuota` when refused,
+    // and then nothing is stored.
+
     /// Append an item; the folder hands out the next UID.
-    fn append_item(&self, folder: i64, item: &NewItem<'_>) -> Result<Appended>;
-    /// Append the same item to several folders (LMTP with many recipients):
-    /// all or none, in one durable transaction, attachments stored once.
-    fn append_item_many(&self, folders: &[i64], item: &NewItem<'_>) -> Result<Vec<Appended>> {
-        folders.iter().map(|f| self.append_item(*f, item)).collect()
+    fn append_item(&self, folder: i64, item: &NewItem<'_>, defaults: &Quota) -> Result<Appended>;
+    /// Append the same item to several folders (LMTP with many recipients)
+    /// in one durable transaction, attachments stored once. Each folder is
+    /// admitted on its own: `None` in its slot when its store is full; any
+    /// other error stores nothing.
+    fn append_item_many(
+        &self,
+        folders: &[i64],
+        item: &NewItem<'_>,
+        defaults: &Quota,
+    ) -> Result<Vec<Option<Appended>>> {
+        folders
+            .iter()
+            .map(|f| match self.append_item(*f, item, defaults) {
+                Ok(a) => Ok(Some(a)),
+                Err(StorageError::OverQuota) => Ok(None),
+                Err(e) => Err(e),
+            })
+            .collect()
     }
     /// Live items with `uid > after_uid`, by UID, at most `limit`.
     fn list_items(&self, folder: i64, after_uid: u32, limit: usize) -> Result<Vec<Item>>;
@@ -279,10 +313,24 @@ pub trait Storage: Send + Sync {
         op: FlagOp,
         flags: &[String],
     ) -> Result<Vec<(u32, i64)>>;
-    /// Returns `(old uid, new uid)` pairs.
-    fn copy_items(&self, folder: i64, uids: &[u32], dest: i64) -> Result<Vec<(u32, u32)>>;
+    /// Returns `(old uid, new uid)` pairs; all or nothing.
+    fn copy_items(
+        &self,
+        folder: i64,
+        uids: &[u32],
+        dest: i64,
+        defaults: &Quota,
+    ) -> Result<Vec<(u32, u32)>>;
     /// Returns `(old uid, new uid)` pairs; the old location gets a tombstone.
-    fn move_items(&self, folder: i64, uids: &[u32], dest: i64) -> Result<Vec<(u32, u32)>>;
+    /// A move adds nothing to the store: it is refused only when the store
+    /// is already above its hard level.
+    fn move_items(
+        &self,
+        folder: i64,
+        uids: &[u32],
+        dest: i64,
+        defaults: &Quota,
+    ) -> Result<Vec<(u32, u32)>>;
     /// Soft-delete items; returns the UIDs deleted.
     fn delete_items(&self, folder: i64, uids: &[u32]) -> Result<Vec<u32>>;
     /// Soft-delete the items flagged `\Deleted`; returns their UIDs.
@@ -304,6 +352,7 @@ pub trait Storage: Send + Sync {
     fn object_item(&self, folder: i64, obj_uid: &str) -> Result<(Item, Vec<u8>)>;
     /// Create or replace a groupware item; `if_match` as HTTP If-Match (mismatch =
     /// `Collision`). Returns the state, the new ETag and whether it was created.
+    #[allow(clippy::too_many_arguments)]
     fn put_object_item(
         &self,
         folder: i64,
@@ -311,6 +360,7 @@ pub trait Storage: Send + Sync {
         obj_uid: &str,
         body: &[u8],
         if_match: Option<&str>,
+        defaults: &Quota,
     ) -> Result<(Appended, String, bool)>;
     fn delete_object_item(&self, folder: i64, obj_uid: &str, if_match: Option<&str>)
         -> Result<i64>;

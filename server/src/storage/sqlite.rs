@@ -5,15 +5,15 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use parking_lot::Mutex;
 use rand::RngCore;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::attachments::AttachmentDir;
-use super::folders::{self, FolderSpec};
+use super::folders;
 use super::notify::Notifier;
 use super::{
-    changes, items, props, schema, Appended, Change, FlagOp, Folder, FolderStatus, Item, ItemBody,
-    ItemKind, NewItem, Object, ObjectData, ObjectKind, Quota, Result, Storage, StorageError, Store,
-    StoreType,
+    changes, gc, items, objects, props, purge, reads, schema, stores, Appended, Change, FlagOp,
+    Folder, FolderStatus, Item, ItemBody, ItemKind, NewItem, Object, ObjectData, ObjectKind, Quota,
+    Result, Storage, StorageError, Store, StoreType,
 };
 
 pub struct SqliteStorage {
@@ -26,78 +26,11 @@ pub struct SqliteStorage {
     signalled: AtomicI64,
 }
 
-fn now() -> i64 {
+pub(super) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
-}
-
-fn split_words(s: &str) -> Vec<String> {
-    s.split_whitespace().map(str::to_owned).collect()
-}
-
-const OBJECT_COLS: &str = "id, kind, source, external_id, login, fullname, email, admin_level, \
-     nonactive, hidden, quota_override, quota_warn, quota_soft, quota_hard, features_enabled, \
-     features_disabled, last_logon, last_logoff";
-
-fn object_row(r: &Row<'_>) -> rusqlite::Result<Object> {
-    let kind: String = r.get(1)?;
-    Ok(Object {
-        id: r.get(0)?,
-        kind: ObjectKind::parse(&kind).unwrap_or(ObjectKind::User),
-        source: r.get(2)?,
-        external_id: r.get(3)?,
-        login: r.get(4)?,
-        fullname: r.get(5)?,
-        email: r.get(6)?,
-        admin_level: r.get::<_, i64>(7)?.clamp(0, 2) as u32,
-        nonactive: r.get(8)?,
-        hidden: r.get(9)?,
-        quota: Quota {
-            override_default: r.get(10)?,
-            warn: r.get(11)?,
-            soft: r.get(12)?,
-            hard: r.get(13)?,
-        },
-        enabled_features: split_words(&r.get::<_, String>(14)?),
-        disabled_features: split_words(&r.get::<_, String>(15)?),
-        last_logon: r.get(16)?,
-        last_logoff: r.get(17)?,
-    })
-}
-
-const STORE_COLS: &str =
-    "id, guid, store_type, owner_id, owner_name, root_folder, created, modified, size";
-
-fn store_row(r: &Row<'_>) -> rusqlite::Result<Store> {
-    let guid: Vec<u8> = r.get(1)?;
-    let mut g = [0u8; 16];
-    if guid.len() == 16 {
-        g.copy_from_slice(&guid);
-    }
-    Ok(Store {
-        id: r.get(0)?,
-        guid: g,
-        store_type: StoreType::from_i64(r.get(2)?).unwrap_or(StoreType::Private),
-        owner: r.get(3)?,
-        owner_name: r.get(4)?,
-        root_folder: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
-        created: r.get(6)?,
-        modified: r.get(7)?,
-        size: r.get(8)?,
-    })
-}
-
-fn map_unique(e: rusqlite::Error) -> StorageError {
-    match &e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            StorageError::Collision
-        }
-        _ => StorageError::Sqlite(e),
-    }
 }
 
 impl SqliteStorage {
@@ -128,8 +61,8 @@ impl SqliteStorage {
         let att = AttachmentDir::new(dir)?;
         {
             let mut c = self.conn.lock();
-            let n = items::gc_attachments(&mut c, Some(&att))?;
-            let swept = att.sweep(|h| items::attachment_known(&c, h).unwrap_or(true))?;
+            let n = gc::gc_attachments(&mut c, Some(&att))?;
+            let swept = att.sweep(|h| gc::attachment_known(&c, h).unwrap_or(true))?;
             if n + swept > 0 {
                 tracing::info!(
                     unreferenced = n,
@@ -251,36 +184,6 @@ impl SqliteStorage {
         self.signalled.store(top, Ordering::Relaxed);
         Ok(())
     }
-
-    fn create_folders(
-        tx: &rusqlite::Transaction<'_>,
-        store_id: i64,
-        set: &[FolderSpec],
-    ) -> Result<i64> {
-        let mut ids: Vec<i64> = Vec::with_capacity(set.len());
-        let validity = (now() as u32).max(1);
-        for spec in set {
-            let parent = spec.parent.and_then(|p| ids.get(p).copied());
-            tx.execute(
-                "INSERT INTO folders (store_id, parent_id, name, container_class, role, uid_validity) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![store_id, parent, spec.name, spec.container_class, spec.role, validity],
-            )?;
-            let id = tx.last_insert_rowid();
-            tx.execute(
-                "INSERT INTO changes (store_id, object_type, object_id, change_type, at) \
-                 VALUES (?1, 'folder', ?2, 'new', ?3)",
-                params![store_id, id, now()],
-            )?;
-            let cn = tx.last_insert_rowid();
-            tx.execute(
-                "UPDATE folders SET change_num = ?1 WHERE id = ?2",
-                params![cn, id],
-            )?;
-            ids.push(id);
-        }
-        ids.first().copied().ok_or(StorageError::NotFound)
-    }
 }
 
 impl Storage for SqliteStorage {
@@ -299,44 +202,19 @@ impl Storage for SqliteStorage {
     }
 
     fn object(&self, id: i64) -> Result<Option<Object>> {
-        let c = self.conn.lock();
-        Ok(c.query_row(
-            &format!("SELECT {OBJECT_COLS} FROM objects WHERE id = ?1"),
-            params![id],
-            object_row,
-        )
-        .optional()?)
+        objects::get(&self.conn.lock(), id)
     }
 
     fn object_by_login(&self, kind: ObjectKind, login: &str) -> Result<Option<Object>> {
-        let c = self.conn.lock();
-        Ok(c.query_row(
-            &format!(
-                "SELECT {OBJECT_COLS} FROM objects WHERE kind = ?1 AND login = ?2 COLLATE NOCASE"
-            ),
-            params![kind.as_str(), login],
-            object_row,
-        )
-        .optional()?)
+        objects::by_login(&self.conn.lock(), kind, login)
     }
 
     fn object_by_external(&self, source: &str, external_id: &str) -> Result<Option<Object>> {
-        let c = self.conn.lock();
-        Ok(c.query_row(
-            &format!("SELECT {OBJECT_COLS} FROM objects WHERE source = ?1 AND external_id = ?2"),
-            params![source, external_id],
-            object_row,
-        )
-        .optional()?)
+        objects::by_external(&self.conn.lock(), source, external_id)
     }
 
     fn objects(&self, kind: ObjectKind) -> Result<Vec<Object>> {
-        let c = self.conn.lock();
-        let mut st = c.prepare(&format!(
-            "SELECT {OBJECT_COLS} FROM objects WHERE kind = ?1 ORDER BY id"
-        ))?;
-        let rows = st.query_map(params![kind.as_str()], object_row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        objects::list(&self.conn.lock(), kind)
     }
 
     fn create_object(
@@ -346,192 +224,63 @@ impl Storage for SqliteStorage {
         external_id: &str,
         d: &ObjectData,
     ) -> Result<i64> {
-        let c = self.conn.lock();
-        c.execute(
-            "INSERT INTO objects (kind, source, external_id, login, fullname, email, admin_level, nonactive, hidden) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                kind.as_str(),
-                source,
-                external_id,
-                d.login,
-                d.fullname,
-                d.email,
-                d.admin_level,
-                d.nonactive,
-                d.hidden
-            ],
-        )
-        .map_err(map_unique)?;
-        Ok(c.last_insert_rowid())
+        objects::create(&self.conn.lock(), kind, source, external_id, d)
     }
 
     fn update_object(&self, id: i64, d: &ObjectData) -> Result<()> {
-        let c = self.conn.lock();
-        let n = c
-            .execute(
-                "UPDATE objects SET login = ?2, fullname = ?3, email = ?4, admin_level = ?5, \
-                 nonactive = ?6, hidden = ?7 WHERE id = ?1",
-                params![
-                    id,
-                    d.login,
-                    d.fullname,
-                    d.email,
-                    d.admin_level,
-                    d.nonactive,
-                    d.hidden
-                ],
-            )
-            .map_err(map_unique)?;
-        if n == 0 {
-            return Err(StorageError::NotFound);
-        }
-        Ok(())
+        objects::update(&self.conn.lock(), id, d)
     }
 
     fn delete_object(&self, id: i64) -> Result<()> {
-        let mut c = self.conn.lock();
-        let tx = c.transaction()?;
-        // ON DELETE SET NULL turns the user's stores into orphans.
-        let n = tx.execute("DELETE FROM objects WHERE id = ?1", params![id])?;
-        tx.commit()?;
-        if n == 0 {
-            return Err(StorageError::NotFound);
-        }
-        Ok(())
+        objects::delete(&mut self.conn.lock(), id)
     }
 
     fn password_hash(&self, id: i64) -> Result<Option<String>> {
-        let c = self.conn.lock();
-        Ok(c.query_row(
-            "SELECT password_hash FROM objects WHERE id = ?1",
-            params![id],
-            |r| r.get(0),
-        )
-        .optional()?
-        .flatten())
+        objects::password_hash(&self.conn.lock(), id)
     }
 
     fn set_password_hash(&self, id: i64, hash: &str) -> Result<()> {
-        let c = self.conn.lock();
-        c.execute(
-            "UPDATE objects SET password_hash = ?2 WHERE id = ?1",
-            params![id, hash],
-        )?;
-        Ok(())
+        objects::set_password_hash(&self.conn.lock(), id, hash)
     }
 
     fn set_quota(&self, id: i64, q: &Quota) -> Result<()> {
-        let c = self.conn.lock();
-        c.execute(
-            "UPDATE objects SET quota_override = ?2, quota_warn = ?3, quota_soft = ?4, quota_hard = ?5 WHERE id = ?1",
-            params![id, q.override_default, q.warn, q.soft, q.hard],
-        )?;
-        Ok(())
+        objects::set_quota(&self.conn.lock(), id, q)
     }
 
     fn set_features(&self, id: i64, enabled: &[String], disabled: &[String]) -> Result<()> {
-        let c = self.conn.lock();
-        c.execute(
-            "UPDATE objects SET features_enabled = ?2, features_disabled = ?3 WHERE id = ?1",
-            params![id, enabled.join(" "), disabled.join(" ")],
-        )?;
-        Ok(())
+        objects::set_features(&self.conn.lock(), id, enabled, disabled)
     }
 
     fn record_logon(&self, id: i64, logon: bool, when: i64) -> Result<()> {
-        let c = self.conn.lock();
-        let sql = if logon {
-            "UPDATE objects SET last_logon = ?2 WHERE id = ?1"
-        } else {
-            "UPDATE objects SET last_logoff = ?2 WHERE id = ?1"
-        };
-        c.execute(sql, params![id, when])?;
-        Ok(())
+        objects::record_logon(&self.conn.lock(), id, logon, when)
     }
 
     fn add_member(&self, group: i64, member: i64) -> Result<()> {
-        let c = self.conn.lock();
-        c.execute(
-            "INSERT INTO members (group_id, member_id) VALUES (?1, ?2)",
-            params![group, member],
-        )
-        .map_err(map_unique)?;
-        Ok(())
+        objects::add_member(&self.conn.lock(), group, member)
     }
 
     fn remove_member(&self, group: i64, member: i64) -> Result<()> {
-        let c = self.conn.lock();
-        let n = c.execute(
-            "DELETE FROM members WHERE group_id = ?1 AND member_id = ?2",
-            params![group, member],
-        )?;
-        if n == 0 {
-            return Err(StorageError::NotFound);
-        }
-        Ok(())
+        objects::remove_member(&self.conn.lock(), group, member)
     }
 
     fn members(&self, group: i64) -> Result<Vec<Object>> {
-        let c = self.conn.lock();
-        let cols = OBJECT_COLS
-            .split(", ")
-            .map(|col| format!("o.{}", col.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut st = c.prepare(&format!(
-            "SELECT {cols} FROM objects o JOIN members m ON m.member_id = o.id WHERE m.group_id = ?1 ORDER BY o.login"
-        ))?;
-        let rows = st.query_map(params![group], object_row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        objects::members(&self.conn.lock(), group)
     }
 
     fn groups_of(&self, member: i64) -> Result<Vec<Object>> {
-        let c = self.conn.lock();
-        let cols = OBJECT_COLS
-            .split(", ")
-            .map(|col| format!("o.{}", col.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut st = c.prepare(&format!(
-            "SELECT {cols} FROM objects o JOIN members m ON m.group_id = o.id WHERE m.member_id = ?1 ORDER BY o.login"
-        ))?;
-        let rows = st.query_map(params![member], object_row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        objects::groups_of(&self.conn.lock(), member)
     }
 
     fn store_of(&self, owner: i64, store_type: StoreType) -> Result<Option<Store>> {
-        let c = self.conn.lock();
-        Ok(c.query_row(
-            &format!(
-                "SELECT {STORE_COLS} FROM stores WHERE owner_id = ?1 AND store_type = ?2 AND deleted = 0"
-            ),
-            params![owner, store_type as i64],
-            store_row,
-        )
-        .optional()?)
+        stores::of_owner(&self.conn.lock(), owner, store_type)
     }
 
     fn public_store(&self) -> Result<Option<Store>> {
-        let c = self.conn.lock();
-        Ok(c.query_row(
-            &format!(
-                "SELECT {STORE_COLS} FROM stores WHERE store_type = 1 AND deleted = 0 ORDER BY id LIMIT 1"
-            ),
-            [],
-            store_row,
-        )
-        .optional()?)
+        stores::public(&self.conn.lock())
     }
 
     fn store_by_guid(&self, guid: &[u8; 16]) -> Result<Option<Store>> {
-        let c = self.conn.lock();
-        Ok(c.query_row(
-            &format!("SELECT {STORE_COLS} FROM stores WHERE guid = ?1 AND deleted = 0"),
-            params![&guid[..]],
-            store_row,
-        )
-        .optional()?)
+        stores::by_guid(&self.conn.lock(), guid)
     }
 
     fn create_store(
@@ -540,37 +289,15 @@ impl Storage for SqliteStorage {
         owner: Option<i64>,
         owner_name: &str,
     ) -> Result<Store> {
-        self.write(|c, _| create_store_tx(c, store_type, owner, owner_name))
+        self.write(|c, _| stores::create(c, store_type, owner, owner_name))
     }
 
     fn orphan_stores(&self) -> Result<Vec<Store>> {
-        let c = self.conn.lock();
-        let mut st = c.prepare(&format!(
-            "SELECT {STORE_COLS} FROM stores WHERE owner_id IS NULL AND store_type != 1 AND deleted = 0 ORDER BY id"
-        ))?;
-        let rows = st.query_map([], store_row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        stores::orphans(&self.conn.lock())
     }
 
     fn folders(&self, store_id: i64) -> Result<Vec<Folder>> {
-        let c = self.conn.lock();
-        let mut st = c.prepare(
-            "SELECT id, store_id, parent_id, name, container_class, role, uid_validity, uid_next \
-             FROM folders WHERE store_id = ?1 AND deleted = 0 ORDER BY id",
-        )?;
-        let rows = st.query_map(params![store_id], |r| {
-            Ok(Folder {
-                id: r.get(0)?,
-                store_id: r.get(1)?,
-                parent: r.get(2)?,
-                name: r.get(3)?,
-                container_class: r.get(4)?,
-                role: r.get(5)?,
-                uid_validity: r.get::<_, i64>(6)? as u32,
-                uid_next: r.get::<_, i64>(7)? as u32,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        folders::of_store(&self.conn.lock(), store_id)
     }
 
     fn last_change(&self) -> Result<i64> {
@@ -583,53 +310,52 @@ impl Storage for SqliteStorage {
     }
 
     fn store(&self, id: i64) -> Result<Option<Store>> {
-        let c = self.conn.lock();
-        Ok(c.query_row(
-            &format!("SELECT {STORE_COLS} FROM stores WHERE id = ?1 AND deleted = 0"),
-            params![id],
-            store_row,
-        )
-        .optional()?)
+        stores::get(&self.conn.lock(), id)
     }
 
     fn folder(&self, id: i64) -> Result<Option<Folder>> {
-        items::folder(&self.conn.lock(), id)
+        folders::folder(&self.conn.lock(), id)
     }
 
     fn create_folder(&self, parent: i64, name: &str, class: Option<&str>) -> Result<Folder> {
-        self.write(|c, _| items::create_folder(c, parent, name, class, now()))
+        self.write(|c, _| folders::create_folder(c, parent, name, class, now()))
     }
 
     fn update_folder(&self, id: i64, name: Option<&str>, parent: Option<i64>) -> Result<i64> {
-        self.write(|c, _| items::update_folder(c, id, name, parent, now()))
+        self.write(|c, _| folders::update_folder(c, id, name, parent, now()))
     }
 
     fn delete_folder(&self, id: i64) -> Result<i64> {
-        self.write(|c, _| items::delete_folder(c, id, now()))
+        self.write(|c, _| folders::delete_folder(c, id, now()))
     }
 
-    fn append_item(&self, folder: i64, item: &NewItem<'_>) -> Result<Appended> {
-        self.write(|c, att| items::append(c, att, folder, item, now()))
+    fn append_item(&self, folder: i64, item: &NewItem<'_>, defaults: &Quota) -> Result<Appended> {
+        self.write(|c, att| items::append(c, att, folder, item, defaults, now()))
     }
 
-    fn append_item_many(&self, folders: &[i64], item: &NewItem<'_>) -> Result<Vec<Appended>> {
-        self.write(|c, att| items::append_many(c, att, folders, item, now()))
+    fn append_item_many(
+        &self,
+        folders: &[i64],
+        item: &NewItem<'_>,
+        defaults: &Quota,
+    ) -> Result<Vec<Option<Appended>>> {
+        self.write(|c, att| items::append_many(c, att, folders, item, defaults, now()))
     }
 
     fn list_items(&self, folder: i64, after_uid: u32, limit: usize) -> Result<Vec<Item>> {
-        items::list(&self.conn.lock(), folder, after_uid, limit)
+        reads::list(&self.conn.lock(), folder, after_uid, limit)
     }
 
     fn item(&self, folder: i64, uid: u32) -> Result<(Item, Vec<u8>)> {
-        items::get(&self.conn.lock(), self.attachments.as_ref(), folder, uid)
+        reads::get(&self.conn.lock(), self.attachments.as_ref(), folder, uid)
     }
 
     fn item_body(&self, folder: i64, uid: u32) -> Result<(Item, ItemBody)> {
-        items::get_body(&self.conn.lock(), self.attachments.as_ref(), folder, uid)
+        reads::get_body(&self.conn.lock(), self.attachments.as_ref(), folder, uid)
     }
 
     fn item_header(&self, folder: i64, uid: u32) -> Result<(Item, Vec<u8>)> {
-        items::get_header(&self.conn.lock(), self.attachments.as_ref(), folder, uid)
+        reads::get_header(&self.conn.lock(), self.attachments.as_ref(), folder, uid)
     }
 
     fn set_flags(
@@ -642,12 +368,24 @@ impl Storage for SqliteStorage {
         self.write(|c, _| items::set_flags(c, folder, uids, op, flags, now()))
     }
 
-    fn copy_items(&self, folder: i64, uids: &[u32], dest: i64) -> Result<Vec<(u32, u32)>> {
-        self.write(|c, _| items::copy(c, folder, uids, dest, now()))
+    fn copy_items(
+        &self,
+        folder: i64,
+        uids: &[u32],
+        dest: i64,
+        defaults: &Quota,
+    ) -> Result<Vec<(u32, u32)>> {
+        self.write(|c, _| items::copy(c, folder, uids, dest, defaults, now()))
     }
 
-    fn move_items(&self, folder: i64, uids: &[u32], dest: i64) -> Result<Vec<(u32, u32)>> {
-        self.write(|c, _| items::move_items(c, folder, uids, dest, now()))
+    fn move_items(
+        &self,
+        folder: i64,
+        uids: &[u32],
+        dest: i64,
+        defaults: &Quota,
+    ) -> Result<Vec<(u32, u32)>> {
+        self.write(|c, _| items::move_items(c, folder, uids, dest, defaults, now()))
     }
 
     fn delete_items(&self, folder: i64, uids: &[u32]) -> Result<Vec<u32>> {
@@ -663,11 +401,11 @@ impl Storage for SqliteStorage {
     }
 
     fn folder_status(&self, id: i64) -> Result<Option<FolderStatus>> {
-        items::folder_status(&self.conn.lock(), id)
+        folders::folder_status(&self.conn.lock(), id)
     }
 
     fn folder_statuses(&self, store: i64) -> Result<Vec<FolderStatus>> {
-        items::folder_statuses(&self.conn.lock(), store)
+        folders::folder_statuses(&self.conn.lock(), store)
     }
 
     fn subscribe_changes(&self, store: i64) -> Option<tokio::sync::watch::Receiver<i64>> {
@@ -675,7 +413,7 @@ impl Storage for SqliteStorage {
     }
 
     fn object_item(&self, folder: i64, obj_uid: &str) -> Result<(Item, Vec<u8>)> {
-        items::get_by_obj_uid(
+        reads::get_by_obj_uid(
             &self.conn.lock(),
             self.attachments.as_ref(),
             folder,
@@ -690,8 +428,11 @@ impl Storage for SqliteStorage {
         obj_uid: &str,
         body: &[u8],
         if_match: Option<&str>,
+        defaults: &Quota,
     ) -> Result<(Appended, String, bool)> {
-        self.write(|c, _| items::put_object(c, folder, kind, obj_uid, body, if_match, now()))
+        self.write(|c, _| {
+            items::put_object(c, folder, kind, obj_uid, body, if_match, defaults, now())
+        })
     }
 
     fn delete_object_item(
@@ -709,14 +450,14 @@ impl Storage for SqliteStorage {
 
     fn purge_softdeleted(&self, older_than: i64) -> Result<usize> {
         self.write(|c, att| {
-            let n = items::purge_softdeleted(c, older_than, now())?;
-            items::gc_attachments(c, att)?;
+            let n = purge::purge_softdeleted(c, older_than, now())?;
+            gc::gc_attachments(c, att)?;
             Ok(n)
         })
     }
 
     fn gc_attachments(&self) -> Result<usize> {
-        self.write(items::gc_attachments)
+        self.write(gc::gc_attachments)
     }
 
     fn store_prop(&self, store: i64, name: &str) -> Result<Option<Vec<u8>>> {
@@ -726,57 +467,6 @@ impl Storage for SqliteStorage {
     fn set_store_prop(&self, store: i64, name: &str, value: Option<&[u8]>) -> Result<()> {
         props::set(&self.conn.lock(), store, name, value)
     }
-}
-
-/// Create a store and its standard folders in one transaction.
-fn create_store_tx(
-    c: &mut Connection,
-    store_type: StoreType,
-    owner: Option<i64>,
-    owner_name: &str,
-) -> Result<Store> {
-    let tx = c.transaction()?;
-    if store_type == StoreType::Public {
-        let exists: i64 = tx.query_row(
-            "SELECT COUNT(*) FROM stores WHERE store_type = 1 AND deleted = 0",
-            [],
-            |r| r.get(0),
-        )?;
-        if exists > 0 {
-            return Err(StorageError::Collision);
-        }
-    }
-    let mut guid = [0u8; 16];
-    rand::rng().fill_bytes(&mut guid);
-    let t = now();
-    tx.execute(
-        "INSERT INTO stores (guid, store_type, owner_id, owner_name, created, modified) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        params![&guid[..], store_type as i64, owner, owner_name, t],
-    )
-    .map_err(map_unique)?;
-    let store_id = tx.last_insert_rowid();
-    let set = match store_type {
-        StoreType::Public => folders::PUBLIC,
-        _ => folders::PRIVATE,
-    };
-    let root = SqliteStorage::create_folders(&tx, store_id, set)?;
-    tx.execute(
-        "UPDATE stores SET root_folder = ?1 WHERE id = ?2",
-        params![root, store_id],
-    )?;
-    tx.commit()?;
-    Ok(Store {
-        id: store_id,
-        guid,
-        store_type,
-        owner,
-        owner_name: owner_name.to_owned(),
-        root_folder: root,
-        created: t,
-        modified: t,
-        size: 0,
-    })
 }
 
 #[cfg(test)]
