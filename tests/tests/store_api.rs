@@ -471,8 +471,10 @@ fn store_api_end_to_end() {
     let auth2 = [("X-Kc-Session", sid2.as_str())];
     let r = request(&mut c2, "GET", "/kc-store/v1/me/folders", &auth2, b"");
     let inbox2 = folder_id(&r.body, "inbox");
+    // Exactly the 1 MB hard level: the last append that fits (the limit
+    // counts the store size after the write).
     let mut big = message(0);
-    big.extend(std::iter::repeat_n(b'x', 1 << 20));
+    big.resize(1 << 20, b'x');
     let append = format!("/kc-store/v1/me/folders/{inbox2}/items");
     let r = request(&mut c2, "POST", &append, &auth2, &big);
     assert_eq!(r.status, 201, "{}", r.body);
