@@ -222,3 +222,106 @@ impl Delivery for NodeDelivery {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::lmtp::ReversePath;
+    use crate::storage::sqlite::SqliteStorage;
+    use crate::storage::{ObjectData, ObjectKind, Quota, Storage, StoreType};
+
+    fn user(s: &SqliteStorage, login: &str, hard: i64) -> i64 {
+        let data = ObjectData {
+            login: login.into(),
+            email: format!("{login}@example.com"),
+            ..Default::default()
+        };
+        let id = s
+            .create_object(ObjectKind::User, "db", login, &data)
+            .unwrap();
+        let q = Quota {
+            override_default: hard > 0,
+            warn: 0,
+            soft: 0,
+            hard,
+        };
+        s.set_quota(id, &q).unwrap();
+        id
+    }
+
+    fn files(dir: &std::path::Path) -> usize {
+        let mut n = 0;
+        let mut todo = vec![dir.to_path_buf()];
+        while let Some(d) = todo.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                if e.path().is_dir() {
+                    todo.push(e.path());
+                } else {
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+
+    async fn accept(d: &NodeDelivery, login: &str) -> RecipientCheck<Target> {
+        d.check_recipient(&Mailbox::new(login, "example.com")).await
+    }
+
+    #[tokio::test]
+    async fn over_quota_recipients_get_nothing_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let att = dir.path().join("att");
+        let s = Arc::new(SqliteStorage::in_memory_with_attachments(&att).unwrap());
+        let full = user(&s, "full", 1000);
+        user(&s, "room", 0);
+        let d = NodeDelivery::new(crate::api::http_tests::test_node(s.clone()));
+        let mut accepted = vec![];
+        for login in ["full", "room"] {
+            // Both stores are empty: RCPT accepts both.
+            let RecipientCheck::Accept(target) = accept(&d, login).await else {
+                panic!("{login} refused at RCPT");
+            };
+            accepted.push(AcceptedRecipient {
+                address: Mailbox::new(login, "example.com"),
+                target,
+            });
+        }
+        let env = Envelope {
+            lhlo: "test".into(),
+            sender: ReversePath::Null,
+            body: None,
+            smtputf8: false,
+            declared_size: None,
+        };
+        // Larger than full's 1000 bytes, with an attachment file.
+        let raw = crate::storage::segments::tests::big_message(&[3u8; 100_000], "");
+        let out = d
+            .deliver(&Message::Memory(Bytes::from(raw)), &env, &accepted)
+            .await;
+        assert_eq!(
+            out,
+            [RecipientOutcome::OverQuota, RecipientOutcome::Delivered]
+        );
+        let store = s.store_of(full, StoreType::Private).unwrap().unwrap();
+        assert_eq!(store.size, 0);
+        let inbox = accepted[0].target.inbox;
+        assert!(s.list_items(inbox, 0, 10).unwrap().is_empty());
+        assert_eq!(files(&att), 1, "only the delivered copy's attachment");
+
+        // Filled to its hard level, the store is refused at RCPT already.
+        let item = NewItem {
+            kind: ItemKind::Mail,
+            obj_uid: None,
+            body: &[b'x'; 1000],
+            flags: &[],
+            internal_date: 1,
+        };
+        s.append_item(inbox, &item, &Quota::default()).unwrap();
+        assert_eq!(accept(&d, "full").await, RecipientCheck::OverQuota);
+    }
+}

@@ -24,16 +24,18 @@ pub(super) struct AuthUser {
     pub(super) info: Option<UserInfo>,
 }
 
+/// KC's built-in SYSTEM user (any case).
 pub(super) fn is_system(login: &str) -> bool {
     login.eq_ignore_ascii_case("SYSTEM")
 }
 
+/// KC's built-in Everyone group (any case).
 pub(super) fn is_everyone(login: &str) -> bool {
     login.eq_ignore_ascii_case("Everyone")
 }
 
 /// The user name of a local uid (getpwuid_r).
-pub fn uid_to_name(uid: u32) -> Option<String> {
+pub(super) fn uid_to_name(uid: u32) -> Option<String> {
     let mut buf = vec![0 as libc::c_char; 16384];
     // SAFETY: zeroed passwd is a valid out-parameter; buf outlives the call and
     // its length is passed; result points either to pwd or is null.
@@ -52,11 +54,15 @@ pub fn uid_to_name(uid: u32) -> Option<String> {
     }
 }
 
+/// Clients before KC 6 (`lpszVersion` major below 6) are refused.
 pub(super) fn version_too_old(v: &str) -> bool {
     let first = v.split([',', '.']).next().unwrap_or("").trim();
     matches!(first.parse::<u32>(), Ok(major) if major < 6)
 }
 
+/// Whether a unix-socket peer may log on as `username` without a password:
+/// the server's own uid, a `local_admin_users` account, or (with
+/// `allow_local_users`) the same user.
 pub(super) fn socket_trusted(node: &Node, conn: &ConnInfo, username: &str) -> bool {
     let Some(uid) = conn.peer_uid else {
         return false;
@@ -89,14 +95,16 @@ pub(super) async fn resolve_user(node: &Node, login: &str) -> Result<AuthUser, K
             info: None,
         });
     }
-    let info = node.plugin.user(login).await.map_err(home::plugin_err)?;
-    let object = home::ensure_local(node, &info).await?;
+    let (info, object) = home::user(node, login).await?;
     Ok(AuthUser {
         object,
         info: Some(info),
     })
 }
 
+/// `logon`: authenticate (certificate, socket credentials, then password),
+/// impersonate when asked and allowed, audit, create the private store of a
+/// user homed here, and open a session.
 pub(super) async fn logon(node: &Node, conn: &ConnInfo, source: &str, l: &Logon) -> String {
     let reply = |er: KcErr| {
         let mut r = Response::new("logon");

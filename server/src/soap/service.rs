@@ -55,6 +55,7 @@ pub async fn handle(node: &Node, conn: &ConnInfo, meta: &RequestMeta, body: &[u8
     dispatch(node, conn, meta, req).await
 }
 
+/// Check the session (all calls but `logon`) and run the call.
 pub(super) async fn dispatch(
     node: &Node,
     conn: &ConnInfo,

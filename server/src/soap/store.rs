@@ -13,12 +13,14 @@ use crate::redirect::best_server_path;
 use crate::session::Session;
 use crate::storage::{Object, Store, StoreType, SYSTEM_ID};
 
+/// This node's `pseudo://` URL, as store entry ids carry it.
 pub(super) fn pseudo_url(node: &Node) -> String {
     format!("pseudo://{}", node.settings.server_name)
 }
 
 // ---- store calls ---------------------------------------------------------
 
+/// A `getStore`-shaped answer (also `getPublicStore`'s).
 pub(super) fn store_response(
     node: &Node,
     er: KcErr,
@@ -41,6 +43,8 @@ pub(super) fn store_response(
     r.finish()
 }
 
+/// `getStore`: by entry id, else the session user's private store here or
+/// the redirect to its home node.
 pub(super) async fn get_store(
     node: &Node,
     conn: &ConnInfo,
@@ -84,6 +88,7 @@ pub(super) async fn get_store(
     }
 }
 
+/// `getPublicStore`: redirected to the node holding it unless overridden.
 pub(super) async fn get_public_store(node: &Node, conn: &ConnInfo, flags: u32) -> String {
     if node.settings.distributed {
         let server = match node.plugin.public_store_server().await {
@@ -107,6 +112,8 @@ pub(super) async fn get_public_store(node: &Node, conn: &ConnInfo, flags: u32) -
     }
 }
 
+/// `resolveUserStore`: a user's private (or public) store, with the home-node
+/// redirect unless `OPENSTORE_OVERRIDE_HOME_MDB`.
 pub(super) async fn resolve_user_store(
     node: &Node,
     conn: &ConnInfo,
@@ -188,6 +195,7 @@ pub(super) async fn resolve_user_store(
     }
 }
 
+/// `resolvePseudoUrl`: the best URL of the node a `pseudo://` URL names.
 pub(super) async fn resolve_pseudo_url(
     node: &Node,
     conn: &ConnInfo,
@@ -214,6 +222,7 @@ pub(super) async fn resolve_pseudo_url(
     }
 }
 
+/// `getServerDetails`: the paths of the named (or all) nodes.
 pub(super) async fn get_server_details(
     node: &Node,
     conn: &ConnInfo,

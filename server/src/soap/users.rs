@@ -12,6 +12,7 @@ use crate::storage::{Object, ObjectKind, EVERYONE_ID, SYSTEM_ID};
 const ACTIVE_USER: u32 = 0x0001_0001;
 const NONACTIVE_USER: u32 = 0x0001_0002;
 
+/// `resolveUsername`: a login (or Everyone) to its id and address-book entry id.
 pub(super) async fn resolve_username(node: &Node, login: String) -> String {
     // The response struct is `ns:resolveUserResponse`.
     let mut r = Response::new("resolveUser");
@@ -40,6 +41,7 @@ pub(super) async fn resolve_username(node: &Node, login: String) -> String {
     r.finish()
 }
 
+/// `getUser`: a user's details by id or entry id (the session user by default).
 pub(super) async fn get_user(
     node: &Node,
     session: &Session,
@@ -97,6 +99,7 @@ pub(super) async fn get_user(
     r.finish()
 }
 
+/// A `getUser` answer carrying only an error.
 pub(super) fn user_error(er: KcErr) -> String {
     let mut r = Response::new("getUser");
     r.str("lpsUser", None).u32("er", er.wire());

@@ -87,7 +87,7 @@ pub(super) fn size_and_limits(
     let (size, own): (i64, Option<Quota>) = c
         .query_row(
             "SELECT s.size, o.quota_override, o.quota_warn, o.quota_soft, o.quota_hard \
-             FROM stores s LEFT JOIN objects o ON o.id = s.owner_id WHERE s.id = ?1",
+             FROM stores s LEFT JOIN objects o ON o.id = s.owner_id WHERE s.id = ?1 AND s.deleted = 0",
             params![store],
             |r| {
                 let own = match r.get::<_, Option<bool>>(1)? {

@@ -11,9 +11,9 @@ use super::attachments::AttachmentDir;
 use super::folders;
 use super::notify::Notifier;
 use super::{
-    changes, gc, items, objects, props, purge, reads, schema, stores, Appended, Change, FlagOp,
-    Folder, FolderStatus, Item, ItemBody, ItemKind, NewItem, Object, ObjectData, ObjectKind, Quota,
-    Result, Storage, StorageError, Store, StoreType,
+    changes, gc, items, objects, props, purge, quota, reads, schema, stores, Appended, Change,
+    FlagOp, Folder, FolderStatus, Item, ItemBody, ItemKind, NewItem, Object, ObjectData,
+    ObjectKind, Quota, QuotaStatus, Result, Storage, StorageError, Store, StoreType,
 };
 
 pub struct SqliteStorage {
@@ -458,6 +458,11 @@ impl Storage for SqliteStorage {
 
     fn gc_attachments(&self) -> Result<usize> {
         self.write(gc::gc_attachments)
+    }
+
+    fn quota_status(&self, store: i64, defaults: &Quota) -> Result<QuotaStatus> {
+        let (size, limits) = quota::size_and_limits(&self.conn.lock(), store, defaults)?;
+        Ok(quota::status(size, &limits))
     }
 
     fn store_prop(&self, store: i64, name: &str) -> Result<Option<Vec<u8>>> {
