@@ -211,3 +211,6 @@ pub async fn ensure_local(node: &Node, info: &UserInfo) -> Result<Object, KcErr>
     })
     .await
 }
+
+#[cfg(test)]
+mod tests;
