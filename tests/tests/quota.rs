@@ -346,7 +346,7 @@ fn every_write_is_refused_above_the_hard_level_also_over_imap() {
     assert!(ok.contains("OK"), "{ok}");
     let ok = imap.cmd("SELECT INBOX", None);
     assert!(ok.contains("OK"), "{ok}");
-    let no = imap.cmd("APPEND INBOX", Some(&message("i1", 100)));
+    let no = imap.cmd("APPEND INBOX", Some(&message("i1", 3_000_000)));
     assert!(no.contains("NO [OVERQUOTA]"), "APPEND: {no}");
     let no = imap.cmd("COPY 1 \"Deleted Items\"", None);
     assert!(no.contains("NO [OVERQUOTA]"), "COPY: {no}");
