@@ -239,3 +239,265 @@ impl Decoder<'_> {
         Ok(self.input[start..end].to_vec())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codepage::{AIRSYNC, COMPOSE_MAIL, FOLDER_HIERARCHY};
+    use crate::encode;
+
+    /// `<FolderSync xmlns="FolderHierarchy:"><SyncKey>0</SyncKey></FolderSync>`
+    /// as libwbxml and other EAS encoders write it.
+    const FOLDER_SYNC: &[u8] = &[
+        0x03, 0x01, 0x6a, 0x00, 0x00, 0x07, 0x56, 0x52, 0x03, 0x30, 0x00, 0x01, 0x01,
+    ];
+
+    fn body(bytes: &[u8]) -> Vec<u8> {
+        let mut v = EAS_HEADER.to_vec();
+        v.extend_from_slice(bytes);
+        v
+    }
+
+    #[test]
+    fn decodes_and_encodes_folder_sync() {
+        let doc = decode(FOLDER_SYNC).unwrap();
+        let expected = Element::new(FOLDER_HIERARCHY, 0x16).child(Element::with_text(
+            FOLDER_HIERARCHY,
+            0x12,
+            "0",
+        ));
+        assert_eq!(doc.root, expected);
+        assert_eq!(encode(&doc).unwrap(), FOLDER_SYNC);
+    }
+
+    #[test]
+    fn opaque_and_empty_elements() {
+        // SendMail { ClientId "1", SaveInSentItems (empty), Mime OPAQUE 3 }
+        let bytes = body(&[
+            0x00, 0x15, 0x45, 0x51, 0x03, b'1', 0x00, 0x01, 0x08, 0x50, 0xC3, 0x03, 0, 1, 2, 0x01,
+            0x01,
+        ]);
+        let doc = decode(&bytes).unwrap();
+        assert_eq!(
+            doc.root,
+            Element::new(COMPOSE_MAIL, 0x05)
+                .child(Element::with_text(COMPOSE_MAIL, 0x11, "1"))
+                .child(Element::new(COMPOSE_MAIL, 0x08))
+                .child(Element::with_opaque(COMPOSE_MAIL, 0x10, vec![0, 1, 2]))
+        );
+        assert_eq!(encode(&doc).unwrap(), bytes);
+    }
+
+    #[test]
+    fn header_is_checked() {
+        assert_eq!(decode(&[]), Err(WbxmlError::Truncated { offset: 0 }));
+        assert_eq!(
+            decode(&[0x02, 0x01, 0x6a, 0x00, 0x05]),
+            Err(WbxmlError::UnsupportedVersion(2))
+        );
+        assert_eq!(
+            decode(&[0x03, 0x00, 0x00, 0x6a, 0x00]),
+            Err(WbxmlError::PublicIdInStringTable)
+        );
+        assert_eq!(
+            decode(&[0x03, 0x01, 0x04, 0x00, 0x05]),
+            Err(WbxmlError::UnsupportedCharset(4))
+        );
+        assert_eq!(
+            decode(&[0x03, 0x01, 0x6a, 0x02, b'a', 0, 0x05]),
+            Err(WbxmlError::StringTableNotSupported(2))
+        );
+        assert_eq!(
+            decode(&[0x03, 0x01, 0x6a]),
+            Err(WbxmlError::Truncated { offset: 3 })
+        );
+    }
+
+    #[test]
+    fn truncated_input_is_refused_at_every_length() {
+        for len in 0..FOLDER_SYNC.len() {
+            assert!(
+                decode(&FOLDER_SYNC[..len]).is_err(),
+                "prefix of {len} bytes decoded"
+            );
+        }
+        assert_eq!(
+            decode(&body(&[0x45, 0x03, b'a'])),
+            Err(WbxmlError::Truncated { offset: 7 })
+        );
+        assert_eq!(
+            decode(&body(&[0x45, 0xC3, 0x05, 1, 2])),
+            Err(WbxmlError::Truncated { offset: 9 })
+        );
+        assert_eq!(decode(&body(&[0x45])), Err(WbxmlError::Unclosed(1)));
+        assert_eq!(
+            decode(&body(&[0x00])),
+            Err(WbxmlError::Truncated { offset: 5 })
+        );
+    }
+
+    #[test]
+    fn bad_pages_tags_and_tokens() {
+        assert_eq!(
+            decode(&body(&[0x00, 0x1A, 0x05])),
+            Err(WbxmlError::UnknownCodePage {
+                page: 26,
+                offset: 4
+            })
+        );
+        assert_eq!(
+            decode(&body(&[0x7F, 0x01])),
+            Err(WbxmlError::UnknownTag {
+                page: AIRSYNC,
+                token: 0x3F,
+                offset: 4
+            })
+        );
+        assert_eq!(
+            decode(&body(&[0x83, 0x00])),
+            Err(WbxmlError::StringTableReference { offset: 4 })
+        );
+        assert_eq!(
+            decode(&body(&[0x04, 0x00])),
+            Err(WbxmlError::LiteralNotSupported { offset: 4 })
+        );
+        assert_eq!(
+            decode(&body(&[0xC4, 0x00])),
+            Err(WbxmlError::LiteralNotSupported { offset: 4 })
+        );
+        assert_eq!(
+            decode(&body(&[0xC5, 0x01])),
+            Err(WbxmlError::AttributesNotSupported { offset: 4 })
+        );
+        assert_eq!(
+            decode(&body(&[0x85, 0x01])),
+            Err(WbxmlError::AttributesNotSupported { offset: 4 })
+        );
+        for token in [
+            0x02, 0x40, 0x41, 0x42, 0x43, 0x80, 0x81, 0x82, 0xC0, 0xC1, 0xC2,
+        ] {
+            assert_eq!(
+                decode(&body(&[0x45, token, 0x01])),
+                Err(WbxmlError::UnsupportedToken { token, offset: 5 })
+            );
+        }
+    }
+
+    #[test]
+    fn structure_errors() {
+        assert!(matches!(
+            decode(&body(&[0x01])),
+            Err(WbxmlError::Misplaced { .. })
+        ));
+        assert!(matches!(
+            decode(&body(&[0x03, b'a', 0x00])),
+            Err(WbxmlError::Misplaced { .. })
+        ));
+        assert!(matches!(
+            decode(&body(&[])),
+            Err(WbxmlError::Misplaced { .. })
+        ));
+        assert_eq!(
+            decode(&body(&[0x05, 0x05])),
+            Err(WbxmlError::TrailingData(1))
+        );
+        assert_eq!(
+            decode(&body(&[0x45, 0x01, 0x00, 0x00])),
+            Err(WbxmlError::TrailingData(2))
+        );
+        assert_eq!(
+            decode(&body(&[0x45, 0x03, 0xFF, 0xFE, 0x00, 0x01])),
+            Err(WbxmlError::InvalidUtf8 { offset: 6 })
+        );
+    }
+
+    #[test]
+    fn huge_multibyte_integers_are_refused() {
+        assert_eq!(
+            decode(&body(&[0x45, 0xC3, 0x90, 0x80, 0x80, 0x80, 0x00, 0x01])),
+            Err(WbxmlError::IntegerOverflow { offset: 6 })
+        );
+        assert_eq!(
+            decode(&body(&[
+                0x45, 0xC3, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01
+            ])),
+            Err(WbxmlError::IntegerOverflow { offset: 6 })
+        );
+        // u32::MAX is a valid length but far beyond the input and the limit.
+        assert_eq!(
+            decode(&body(&[0x45, 0xC3, 0x8F, 0xFF, 0xFF, 0xFF, 0x7F, 0x01])),
+            Err(WbxmlError::OpaqueTooLong {
+                len: u64::from(u32::MAX),
+                limit: Limits::DEFAULT.max_opaque_bytes
+            })
+        );
+    }
+
+    #[test]
+    fn deep_nesting_hits_the_depth_limit() {
+        let mut nested = vec![0x45u8; 100_000];
+        nested.extend(std::iter::repeat_n(0x01u8, 100_000));
+        assert_eq!(
+            decode(&body(&nested)),
+            Err(WbxmlError::TooDeep { limit: 64 })
+        );
+        let limits = Limits {
+            max_depth: 3,
+            ..Limits::DEFAULT
+        };
+        assert!(decode_with_limits(&body(&[0x45, 0x45, 0x45, 0x01, 0x01, 0x01]), &limits).is_ok());
+        assert_eq!(
+            decode_with_limits(&body(&[0x45, 0x45, 0x45, 0x05, 0x01, 0x01, 0x01]), &limits),
+            Err(WbxmlError::TooDeep { limit: 3 })
+        );
+        assert_eq!(
+            decode_with_limits(
+                &body(&[0x45, 0x45, 0x45, 0x45, 0x01, 0x01, 0x01, 0x01]),
+                &limits
+            ),
+            Err(WbxmlError::TooDeep { limit: 3 })
+        );
+    }
+
+    #[test]
+    fn size_node_and_length_limits() {
+        let limits = Limits {
+            max_document_bytes: 10,
+            max_nodes: 3,
+            max_string_bytes: 2,
+            max_opaque_bytes: 2,
+            ..Limits::DEFAULT
+        };
+        assert_eq!(
+            decode_with_limits(&body(&[0x45, 0x05, 0x05, 0x05, 0x05, 0x05, 0x01]), &limits),
+            Err(WbxmlError::DocumentTooLarge {
+                size: 11,
+                limit: 10
+            })
+        );
+        assert_eq!(
+            decode_with_limits(&body(&[0x45, 0x05, 0x05, 0x05, 0x01]), &limits),
+            Err(WbxmlError::TooManyNodes { limit: 3 })
+        );
+        assert_eq!(
+            decode_with_limits(&body(&[0x45, 0x03, b'a', b'b', b'c', 0x00, 0x01]), &limits),
+            Err(WbxmlError::StringTooLong { limit: 2 })
+        );
+        assert_eq!(
+            decode_with_limits(&body(&[0x45, 0xC3, 0x03, 1, 2, 3, 0x01]), &limits),
+            Err(WbxmlError::OpaqueTooLong { len: 3, limit: 2 })
+        );
+        assert!(decode_with_limits(&body(&[0x45, 0x03, b'a', b'b', 0x00, 0x01]), &limits).is_ok());
+    }
+
+    #[test]
+    fn redundant_page_switches_and_empty_content_decode_to_the_same_tree() {
+        let a = decode(&body(&[
+            0x00, 0x00, 0x00, 0x07, 0x00, 0x07, 0x56, 0x52, 0x01, 0x01,
+        ]))
+        .unwrap();
+        let b = decode(&body(&[0x00, 0x07, 0x56, 0x12, 0x01])).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(encode(&a).unwrap(), body(&[0x00, 0x07, 0x56, 0x12, 0x01]));
+    }
+}

@@ -114,3 +114,64 @@ impl Encoder<'_> {
         self.check_size()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codepage::{AIRSYNC, AIR_SYNC_BASE, EMAIL};
+
+    #[test]
+    fn switches_page_only_when_it_changes() {
+        let doc = Document {
+            root: Element::new(AIRSYNC, 0x1D)
+                .child(Element::with_text(EMAIL, 0x14, "Hi"))
+                .child(Element::new(AIR_SYNC_BASE, 0x0A).child(Element::with_text(
+                    AIR_SYNC_BASE,
+                    0x06,
+                    "1",
+                )))
+                .child(Element::new(EMAIL, 0x15)),
+        };
+        assert_eq!(
+            encode(&doc).unwrap(),
+            [
+                0x03, 0x01, 0x6A, 0x00, 0x5D, 0x00, 0x02, 0x54, 0x03, b'H', b'i', 0x00, 0x01, 0x00,
+                0x11, 0x4A, 0x46, 0x03, b'1', 0x00, 0x01, 0x01, 0x00, 0x02, 0x15, 0x01
+            ]
+        );
+    }
+
+    #[test]
+    fn refuses_what_it_could_not_decode() {
+        let unknown = Document {
+            root: Element::new(AIRSYNC, 0x3F),
+        };
+        assert!(matches!(
+            encode(&unknown),
+            Err(WbxmlError::UnknownTag { .. })
+        ));
+        let nul = Document {
+            root: Element::with_text(AIRSYNC, 0x0B, "a\0b"),
+        };
+        assert_eq!(encode(&nul), Err(WbxmlError::NulInText));
+        let mut deep = Element::new(AIRSYNC, 0x05);
+        for _ in 0..70 {
+            deep = Element::new(AIRSYNC, 0x05).child(deep);
+        }
+        assert_eq!(
+            encode(&Document { root: deep }),
+            Err(WbxmlError::TooDeep { limit: 64 })
+        );
+        let limits = Limits {
+            max_document_bytes: 8,
+            ..Limits::DEFAULT
+        };
+        let big = Document {
+            root: Element::with_text(AIRSYNC, 0x0B, "0123456789"),
+        };
+        assert!(matches!(
+            encode_with_limits(&big, &limits),
+            Err(WbxmlError::DocumentTooLarge { .. })
+        ));
+    }
+}
