@@ -1,7 +1,7 @@
 //! The MS-ASWBXML code pages: which tag token on which page is which name,
 //! in which XML namespace.
 //!
-//! The data lives in [`tables`] (one line a tag); this module answers the
+//! The data lives in `tables.rs` (one line a tag, generated); this module answers the
 //! lookups the codec and the XML form need.
 
 mod tables;
