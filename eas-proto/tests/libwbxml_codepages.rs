@@ -17,7 +17,9 @@ use kc_eas_proto::{encode, Document, Element};
 const NEWER_THAN_LIBWBXML: &[(u8, u8)] = &[(8, 0x10), (8, 0x11), (14, 0x3B)];
 
 fn libwbxml_compact_xml(bytes: &[u8], name: &str) -> String {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("eas-codepages");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("eas-codepages")
+        .join(std::process::id().to_string());
     std::fs::create_dir_all(&dir).expect("scratch dir");
     let input = dir.join(format!("{name}.wbxml"));
     let output = dir.join(format!("{name}.xml"));

@@ -12,6 +12,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kc_eas_proto::xml::{from_xml, to_xml};
 use kc_eas_proto::{decode, encode, Document};
@@ -20,8 +21,14 @@ fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
 }
 
+/// A scratch file of its own for every call: tests run in parallel and may
+/// check the same document at once.
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("eas-golden");
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let unique = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("eas-golden")
+        .join(format!("{}-{unique}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create scratch dir");
     dir.join(name)
 }
