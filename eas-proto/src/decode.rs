@@ -152,20 +152,16 @@ impl Decoder<'_> {
             });
         }
         self.count_node()?;
+        // The new element sits at depth stack.len() + 1, with or without content.
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(WbxmlError::TooDeep {
+                limit: self.limits.max_depth,
+            });
+        }
         let element = Element::new(self.page, token);
         if byte & TAG_CONTENT != 0 {
-            if self.stack.len() >= self.limits.max_depth {
-                return Err(WbxmlError::TooDeep {
-                    limit: self.limits.max_depth,
-                });
-            }
             self.stack.push(element);
         } else {
-            if self.stack.len() >= self.limits.max_depth {
-                return Err(WbxmlError::TooDeep {
-                    limit: self.limits.max_depth,
-                });
-            }
             self.attach(element);
         }
         Ok(())

@@ -109,6 +109,9 @@ struct Open {
 
 /// Reads the XML form (libwbxml's dialect, or the specification's tag and
 /// namespace names; prefixed and default namespaces both work).
+///
+/// A helper for tests and tools: it applies none of the [`crate::Limits`]
+/// (encoding the result does), so it is not meant for untrusted input.
 pub fn from_xml(xml: &str) -> Result<Document, XmlError> {
     let mut reader = Reader::from_str(xml);
     let mut stack: Vec<Open> = Vec::new();
