@@ -189,3 +189,41 @@ fn opaque_mime_is_opaque_on_the_wire() {
     assert!(body.starts_with(b"From: alice@example.test\r\n"));
     assert!(at > 4);
 }
+
+#[test]
+fn opaque_body_data_as_servers_send_it() {
+    // Servers often send AirSyncBase Data (a MIME body) as OPAQUE rather
+    // than STR_I. libwbxml renders an opaque non-binary tag as text, so its
+    // reading equals ours once the opaque node is read as UTF-8 text.
+    use kc_eas_proto::codepage::{AIRSYNC, AIR_SYNC_BASE, EMAIL};
+    use kc_eas_proto::{Element, Node};
+    let mime = b"From: alice@example.test\r\nSubject: Lunch\r\n\r\nNoon.\r\n".to_vec();
+    let body = |data: Node| {
+        let mut data_element = Element::new(AIR_SYNC_BASE, 0x0B);
+        data_element.children.push(data);
+        Element::new(AIRSYNC, 0x1D)
+            .child(Element::with_text(EMAIL, 0x14, "Lunch"))
+            .child(
+                Element::new(AIR_SYNC_BASE, 0x0A)
+                    .child(Element::with_text(AIR_SYNC_BASE, 0x06, "4"))
+                    .child(data_element),
+            )
+    };
+    let ours = Document {
+        root: body(Node::Opaque(mime.clone())),
+    };
+    let bytes = encode(&ours).unwrap();
+    assert!(
+        bytes.windows(2).any(|w| w == [0x4B, 0xC3]),
+        "Data carries OPAQUE"
+    );
+    assert_eq!(decode(&bytes).unwrap(), ours);
+    let text = String::from_utf8(mime).unwrap().replace("\r\n", "\n");
+    let lib = libwbxml_decode(&bytes, "opaque-body");
+    assert_eq!(
+        lib,
+        Document {
+            root: body(Node::Text(text.trim().to_owned()))
+        }
+    );
+}
