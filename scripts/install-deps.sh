@@ -7,7 +7,7 @@ profile="${1:-test}"
 
 build_pkgs=(cmake gcc pkg-config)
 demo_pkgs=(openssl curl)
-test_pkgs=(slapd ldap-utils openssl curl nghttp2-client python3 dovecot-imapd dovecot-pop3d util-linux fetchmail isync offlineimap3)
+test_pkgs=(slapd ldap-utils openssl curl nghttp2-client python3 dovecot-imapd dovecot-pop3d util-linux fetchmail isync offlineimap3 libwbxml2-utils)
 
 case "$profile" in
   demo) want=("${build_pkgs[@]}" "${demo_pkgs[@]}") ;;
