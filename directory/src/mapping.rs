@@ -177,7 +177,7 @@ fn s(v: &str) -> String {
 
 impl Mapping {
     /// The OpenLDAP preset (KC `ldap.m4` rendered with TYPE=OPENLDAP, plus the
-    /// multi-server attributes of kopano-wire.md §3.1).
+    /// multi-server attributes: kopanoUserServer, kopanoProxyURL and the node addresses).
     pub fn openldap() -> Mapping {
         Mapping {
             search_base: String::new(),

@@ -1,5 +1,6 @@
 //! KC's GetBestServerPath: which URL a client is sent to when a store lives on
-//! another node (kopano-wire.md §2.3). Pure, so the whole rule table is unit tested.
+//! another node (KC's multi-server redirect rules, KC manual §6.8). Pure, so
+//! the whole rule table is unit tested.
 
 use crate::kcerr::KcErr;
 
