@@ -26,7 +26,9 @@ use quick_xml::NsReader;
 pub struct Limits {
     /// Largest accepted body, in bytes.
     pub max_body: usize,
-    /// Deepest accepted element nesting (the root is depth 1).
+    /// Deepest accepted element nesting (the root is depth 1). It also
+    /// bounds the recursion of everything that walks the tree afterwards
+    /// (dropping it, reading nested comp-filters), so keep it small.
     pub max_depth: usize,
     /// Most elements accepted in one document.
     pub max_elements: usize,
@@ -238,11 +240,11 @@ pub fn parse_document(body: &[u8], limits: &Limits) -> Result<Element, XmlError>
                 None => return Err(XmlError::Malformed("unmatched end tag".into())),
             },
             Event::Text(t) => {
-                let s = t.decode().map_err(|_| XmlError::NotUtf8)?;
+                let s = t.xml10_content().map_err(|_| XmlError::NotUtf8)?;
                 push_text(&mut stack, &root, &s)?;
             }
             Event::CData(t) => {
-                let s = t.decode().map_err(|_| XmlError::NotUtf8)?;
+                let s = t.xml10_content().map_err(|_| XmlError::NotUtf8)?;
                 match stack.last_mut() {
                     Some(top) => top.text.push_str(&s),
                     None => return Err(XmlError::TrailingContent),
@@ -358,6 +360,9 @@ mod tests {
         assert_eq!(e.children[0].name, XmlName::new("urn:x", "b"));
         assert_eq!(e.children[0].attr("k"), Some("v & w"));
         assert_eq!(e.children[0].text, "x < y\u{263A}<z>");
+        // Line ends are normalised as XML requires.
+        let e = parse("<a>1\r\n2\r3</a>").unwrap();
+        assert_eq!(e.text, "1\n2\n3");
         assert!(e.children[1].is("DAV:", "c"));
     }
 

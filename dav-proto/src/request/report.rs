@@ -39,7 +39,8 @@ pub struct CalendarQuery {
     pub props: PropSelection,
     /// Details of the requested calendar data, when it is requested.
     pub calendar_data: Option<CalendarDataRequest>,
-    /// The filter; its top comp-filter names `VCALENDAR`.
+    /// The filter's top comp-filter; the server answers
+    /// `CALDAV:valid-filter` unless it names `VCALENDAR`.
     pub filter: CompFilter,
     /// `CALDAV:timezone`: a VTIMEZONE for floating times, if given.
     pub timezone: Option<String>,
