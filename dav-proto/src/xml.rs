@@ -389,6 +389,20 @@ mod tests {
     }
 
     #[test]
+    fn refuses_a_body_sized_doctype_in_one_pass() {
+        // Close to the default body limit, all of it entity declarations:
+        // refused at the DOCTYPE without building or expanding anything.
+        let decl = "<!ENTITY e \"&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;\">\n";
+        let body = format!(
+            "<!DOCTYPE d [{}]><d:propfind xmlns:d=\"DAV:\">&e;</d:propfind>",
+            decl.repeat(1000 * 1024 / decl.len())
+        );
+        let started = std::time::Instant::now();
+        assert_eq!(parse(&body), Err(XmlError::DoctypeRefused));
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    #[test]
     fn refuses_undeclared_entity_without_doctype() {
         assert_eq!(
             parse("<a>&foo;</a>"),
