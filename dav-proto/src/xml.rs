@@ -80,6 +80,13 @@ pub enum XmlError {
     /// An element or attribute uses a prefix that was never declared.
     #[error("undeclared namespace prefix {0:?}")]
     UnknownPrefix(String),
+    /// A character XML 1.0 does not allow (most C0 controls, U+FFFE,
+    /// U+FFFF), literally or as a character reference.
+    #[error("character not allowed in XML")]
+    ForbiddenChar,
+    /// An element name that is not an XML name (with at most one colon).
+    #[error("invalid element name {0:?}")]
+    BadName(String),
     /// The body holds no element at all.
     #[error("request body holds no XML element")]
     Empty,
@@ -180,6 +187,9 @@ pub fn parse_document(body: &[u8], limits: &Limits) -> Result<Element, XmlError>
         });
     }
     let text = std::str::from_utf8(body).map_err(|_| XmlError::NotUtf8)?;
+    if text.chars().any(is_forbidden_char) {
+        return Err(XmlError::ForbiddenChar);
+    }
     let mut reader = NsReader::from_str(text);
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
@@ -190,11 +200,7 @@ pub fn parse_document(body: &[u8], limits: &Limits) -> Result<Element, XmlError>
             .read_resolved_event()
             .map_err(|e| XmlError::Malformed(e.to_string()))?;
         let ns = match resolved {
-            ResolveResult::Bound(ns) => Some(
-                std::str::from_utf8(ns.as_ref())
-                    .map_err(|_| XmlError::NotUtf8)?
-                    .to_owned(),
-            ),
+            ResolveResult::Bound(ns) => Some(namespace_value(ns.as_ref())?),
             ResolveResult::Unbound => None,
             ResolveResult::Unknown(prefix) => {
                 return Err(XmlError::UnknownPrefix(
@@ -268,6 +274,10 @@ pub fn parse_document(body: &[u8], limits: &Limits) -> Result<Element, XmlError>
 
 /// Starts an element from a start tag, collecting its unprefixed attributes.
 fn new_element(start: &BytesStart<'_>, ns: String) -> Result<Element, XmlError> {
+    let qname = std::str::from_utf8(start.name().into_inner()).map_err(|_| XmlError::NotUtf8)?;
+    if !is_qname(qname) {
+        return Err(XmlError::BadName(qname.chars().take(64).collect()));
+    }
     let local = std::str::from_utf8(start.local_name().into_inner())
         .map_err(|_| XmlError::NotUtf8)?
         .to_owned();
@@ -287,6 +297,9 @@ fn new_element(start: &BytesStart<'_>, ns: String) -> Result<Element, XmlError> 
             }
             other => XmlError::Malformed(other.to_string()),
         })?;
+        if value.chars().any(is_forbidden_char) {
+            return Err(XmlError::ForbiddenChar);
+        }
         attrs.push((key, value.into_owned()));
     }
     Ok(Element {
@@ -295,6 +308,42 @@ fn new_element(start: &BytesStart<'_>, ns: String) -> Result<Element, XmlError> 
         children: Vec::new(),
         text: String::new(),
     })
+}
+
+/// True for the characters outside XML 1.0's `Char` production (the
+/// surrogates cannot occur in a `str`).
+fn is_forbidden_char(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+}
+
+/// True for `NCName` or `NCName:NCName`. Letters are approximated by
+/// Unicode alphanumerics, which is stricter than XML for a few marks and
+/// looser for nothing a client sends.
+fn is_qname(q: &str) -> bool {
+    let ncname = |n: &str| {
+        let mut chars = n.chars();
+        chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
+            && chars.all(|c| matches!(c, '_' | '-' | '.' | '\u{b7}') || c.is_alphanumeric())
+    };
+    match q.split_once(':') {
+        Some((prefix, local)) => ncname(prefix) && ncname(local),
+        None => ncname(q),
+    }
+}
+
+/// A namespace URI as declared: the attribute value with its references
+/// resolved (predefined entities and character references only), so the
+/// name compares and writes back the same however it was escaped.
+fn namespace_value(raw: &[u8]) -> Result<String, XmlError> {
+    let raw = std::str::from_utf8(raw).map_err(|_| XmlError::NotUtf8)?;
+    let value = quick_xml::escape::unescape(raw).map_err(|e| match e {
+        quick_xml::escape::EscapeError::UnrecognizedEntity(_, n) => XmlError::EntityRefused(n),
+        other => XmlError::Malformed(other.to_string()),
+    })?;
+    if value.chars().any(is_forbidden_char) {
+        return Err(XmlError::ForbiddenChar);
+    }
+    Ok(value.into_owned())
 }
 
 /// Attaches a finished element to its parent, or makes it the root.
@@ -325,6 +374,7 @@ fn resolve_reference(r: &BytesRef<'_>) -> Result<char, XmlError> {
     let name = r.decode().map_err(|_| XmlError::NotUtf8)?;
     if r.is_char_ref() {
         return match r.resolve_char_ref() {
+            Ok(Some(c)) if is_forbidden_char(c) => Err(XmlError::ForbiddenChar),
             Ok(Some(c)) => Ok(c),
             _ => Err(XmlError::Malformed(format!(
                 "bad character reference &{name};"
@@ -456,6 +506,40 @@ mod tests {
         assert_eq!(
             parse_document(b"<a>\xff</a>", &Limits::default()),
             Err(XmlError::NotUtf8)
+        );
+    }
+
+    #[test]
+    fn refuses_forbidden_characters_and_bad_names() {
+        assert_eq!(parse("<a>\u{1}</a>"), Err(XmlError::ForbiddenChar));
+        assert_eq!(parse("<a>&#1;</a>"), Err(XmlError::ForbiddenChar));
+        assert!(matches!(
+            parse("<a>&#xD800;</a>"),
+            Err(XmlError::Malformed(_))
+        ));
+        assert_eq!(parse("<a b=\"&#x1;\"/>"), Err(XmlError::ForbiddenChar));
+        assert_eq!(
+            parse("<a xmlns:x=\"u&#x2;\"><x:b/></a>"),
+            Err(XmlError::ForbiddenChar)
+        );
+        assert!(matches!(
+            parse("<a\"b/>"),
+            Err(XmlError::BadName(_) | XmlError::Malformed(_))
+        ));
+        assert_eq!(parse("<1a/>"), Err(XmlError::BadName("1a".into())));
+        assert_eq!(
+            parse("<a:b:c xmlns:a=\"u\"/>"),
+            Err(XmlError::BadName("a:b:c".into()))
+        );
+    }
+
+    #[test]
+    fn namespace_values_are_unescaped() {
+        let e = parse("<x:a xmlns:x=\"urn:a&amp;b&#x263A;\"/>").unwrap();
+        assert_eq!(e.name.ns, "urn:a&b\u{263A}");
+        assert_eq!(
+            parse("<x:a xmlns:x=\"urn:&foo;\"/>"),
+            Err(XmlError::EntityRefused("foo".into()))
         );
     }
 

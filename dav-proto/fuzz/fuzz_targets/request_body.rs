@@ -3,7 +3,7 @@
 //! survives being written back out through the multistatus writer.
 #![no_main]
 
-use kc_dav_proto::names::PropName;
+use kc_dav_proto::names::{PropName, NS_DAV};
 use kc_dav_proto::request::propfind::parse_propfind;
 use kc_dav_proto::request::proppatch::{parse_mkcol, parse_proppatch, MkcolKind};
 use kc_dav_proto::request::report::parse_report;
@@ -47,7 +47,11 @@ fuzz_target!(|data: &[u8]| {
         let back = parse_document(xml.as_bytes(), &Limits::default())
             .expect("writer output must be well-formed");
         if !names.is_empty() {
-            let prop = &back.children[0].children[0].children[0];
+            let prop = back
+                .child(NS_DAV, "response")
+                .and_then(|r| r.child(NS_DAV, "propstat"))
+                .and_then(|p| p.child(NS_DAV, "prop"))
+                .expect("a 404 propstat with its prop");
             let echoed: Vec<PropName> = prop
                 .children
                 .iter()

@@ -6,8 +6,8 @@
 use super::precondition::Precondition;
 use super::status_line;
 use super::writer::{
-    close_tag, empty_element, empty_named, escape_into, open_tag, root_namespace_decls,
-    text_element,
+    close_tag, empty_element, empty_named, escape_attr_into, escape_into, open_tag,
+    root_namespace_decls, text_element,
 };
 use crate::names::{PropName, NS_CALDAV, NS_CARDDAV, NS_DAV};
 use crate::xml::XmlName;
@@ -233,7 +233,7 @@ fn write_property(out: &mut String, p: &Property) {
         PropContent::ComponentSet(comps) => {
             for c in comps {
                 out.push_str("<cal:comp name=\"");
-                escape_into(out, c);
+                escape_attr_into(out, c);
                 out.push_str("\"/>");
             }
         }
@@ -260,9 +260,9 @@ fn write_property(out: &mut String, p: &Property) {
             for (ct, version) in types {
                 open_tag(out, tns, tlocal);
                 out.push_str(" content-type=\"");
-                escape_into(out, ct);
+                escape_attr_into(out, ct);
                 out.push_str("\" version=\"");
-                escape_into(out, version);
+                escape_attr_into(out, version);
                 out.push_str("\"/>");
             }
         }

@@ -14,8 +14,21 @@ use crate::xml::XmlName;
 /// Characters XML 1.0 cannot carry at all (most C0 controls, U+FFFE,
 /// U+FFFF) become U+FFFD, so the output is always well-formed.
 pub fn escape_into(out: &mut String, s: &str) {
+    escape_chars(out, s, false);
+}
+
+/// Appends `s` escaped for a double-quoted attribute value: as
+/// [`escape_into`], and tab and line feed as character references too,
+/// since a reader would otherwise normalise them to spaces.
+pub fn escape_attr_into(out: &mut String, s: &str) {
+    escape_chars(out, s, true);
+}
+
+fn escape_chars(out: &mut String, s: &str, attr: bool) {
     for c in s.chars() {
         match c {
+            '\t' if attr => out.push_str("&#9;"),
+            '\n' if attr => out.push_str("&#10;"),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -43,7 +56,7 @@ pub fn root_namespace_decls() -> String {
         out.push_str(" xmlns:");
         out.push_str(prefix);
         out.push_str("=\"");
-        escape_into(&mut out, ns);
+        escape_attr_into(&mut out, ns);
         out.push('"');
     }
     out
@@ -62,7 +75,7 @@ pub fn open_tag(out: &mut String, ns: &str, local: &str) {
     push_qname(out, ns, local);
     if !ns.is_empty() && known_prefix(ns).is_none() {
         out.push_str(" xmlns:x=\"");
-        escape_into(out, ns);
+        escape_attr_into(out, ns);
         out.push('"');
     }
 }
@@ -115,6 +128,9 @@ mod tests {
             escape("a<b>&\"c'\r\u{1}\t\nü"),
             "a&lt;b&gt;&amp;&quot;c&apos;&#13;\u{fffd}\t\nü"
         );
+        let mut attr = String::new();
+        escape_attr_into(&mut attr, "a\tb\nc\"");
+        assert_eq!(attr, "a&#9;b&#10;c&quot;");
     }
 
     #[test]
