@@ -224,7 +224,7 @@ pub fn parse_document(body: &[u8], limits: &Limits) -> Result<Element, XmlError>
                         limit: limits.max_depth,
                     });
                 }
-                stack.push(new_element(&start, ns.unwrap_or_default())?);
+                stack.push(new_element(&start, element_ns(ns)?)?);
             }
             Event::Empty(start) => {
                 count += 1;
@@ -238,7 +238,7 @@ pub fn parse_document(body: &[u8], limits: &Limits) -> Result<Element, XmlError>
                         limit: limits.max_depth,
                     });
                 }
-                let element = new_element(&start, ns.unwrap_or_default())?;
+                let element = new_element(&start, element_ns(ns)?)?;
                 close(&mut stack, &mut root, element);
             }
             Event::End(_) => match stack.pop() {
@@ -270,6 +270,22 @@ pub fn parse_document(body: &[u8], limits: &Limits) -> Result<Element, XmlError>
         return Err(XmlError::Malformed("unexpected end of document".into()));
     }
     root.ok_or(XmlError::Empty)
+}
+
+/// An element's namespace: none is the empty string; the two reserved
+/// namespaces of XML itself cannot name elements of a request (and could
+/// not be declared again when a name is written back).
+fn element_ns(ns: Option<String>) -> Result<String, XmlError> {
+    match ns {
+        None => Ok(String::new()),
+        Some(n)
+            if n == "http://www.w3.org/2000/xmlns/"
+                || n == "http://www.w3.org/XML/1998/namespace" =>
+        {
+            Err(XmlError::BadName(format!("{{{n}}}")))
+        }
+        Some(n) => Ok(n),
+    }
 }
 
 /// Starts an element from a start tag, collecting its unprefixed attributes.
@@ -531,6 +547,13 @@ mod tests {
             parse("<a:b:c xmlns:a=\"u\"/>"),
             Err(XmlError::BadName("a:b:c".into()))
         );
+    }
+
+    #[test]
+    fn refuses_elements_in_reserved_namespaces() {
+        assert!(matches!(parse("<xml:a/>"), Err(XmlError::BadName(_))));
+        assert!(parse("<xmlns:a/>").is_err());
+        assert!(parse("<a xmlns:x=\"http://www.w3.org/2000/xmlns/\"><x:b/></a>").is_err());
     }
 
     #[test]
