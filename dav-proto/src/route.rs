@@ -24,6 +24,12 @@
 /// Longest path accepted, in bytes.
 pub const MAX_PATH: usize = 4096;
 
+/// Longest decoded segment (user, folder or object name), in bytes. With
+/// at most three segments, every accepted route's canonical path (at most
+/// three bytes per decoded byte) stays within [`MAX_PATH`], so an href the
+/// server writes is always one it accepts back.
+pub const MAX_SEGMENT: usize = 255;
+
 /// Why a path is refused. [`RouteError::NotFound`] is a 404; the others
 /// are 400.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,7 +47,8 @@ pub enum RouteError {
     /// control character after decoding.
     #[error("forbidden path segment")]
     ForbiddenSegment,
-    /// The path is longer than [`MAX_PATH`].
+    /// The path is longer than [`MAX_PATH`], or a segment longer than
+    /// [`MAX_SEGMENT`].
     #[error("path too long")]
     TooLong,
 }
@@ -195,6 +202,9 @@ pub fn decode_segment(raw: &str) -> Result<String, RouteError> {
             out.push(bytes[i]);
             i += 1;
         }
+    }
+    if out.len() > MAX_SEGMENT {
+        return Err(RouteError::TooLong);
     }
     let s = String::from_utf8(out).map_err(|_| RouteError::NotUtf8)?;
     if s.is_empty()
@@ -350,6 +360,17 @@ mod tests {
         assert_eq!(parse_route("/caldav/%C3%/"), Err(RouteError::BadEscape));
         let long = format!("/caldav/{}/", "a".repeat(MAX_PATH));
         assert_eq!(parse_route(&long), Err(RouteError::TooLong));
+        let segment = format!("/caldav/{}/", "a".repeat(MAX_SEGMENT + 1));
+        assert_eq!(parse_route(&segment), Err(RouteError::TooLong));
+        // The longest accepted route still encodes within the limit (a
+        // regression found by fuzzing: non-ASCII names triple in size).
+        let wide = "ü".repeat(MAX_SEGMENT / 2);
+        let route = Route::Object {
+            user: wide.clone(),
+            folder: wide.clone(),
+            object: wide,
+        };
+        assert_eq!(parse_route(&route.to_path()), Ok(route));
     }
 
     #[test]
