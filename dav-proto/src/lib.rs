@@ -3,6 +3,7 @@
 //! No sockets, no async runtime, no clock, so every part can be unit-tested
 //! alone and fuzzed (`fuzz/`).
 //!
+//! - [`capability`]: the OPTIONS headers and supported report sets;
 //! - [`xml`]: the bounded XML reader (size, depth and element limits; no
 //!   DOCTYPE, so no entity is ever expanded) building a small
 //!   namespace-resolved tree;
@@ -21,6 +22,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod capability;
 pub mod header;
 pub mod names;
 pub mod request;

@@ -19,9 +19,7 @@ pub mod report;
 use crate::names::{PropName, NS_DAV};
 use crate::xml::{Element, XmlError, XmlName};
 
-/// Why a request body is refused; every variant maps to 400 Bad Request
-/// except [`RequestError::Xml`] with a size limit, which the server may
-/// answer 413.
+/// Why a request body is refused (see [`RequestError::status`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RequestError {
     /// The body is not acceptable XML, or breaks a limit.
@@ -49,6 +47,15 @@ pub enum RequestError {
 }
 
 impl RequestError {
+    /// The HTTP status to answer with: 413 when the body is over the size
+    /// limit, 400 for everything else.
+    pub fn status(&self) -> u16 {
+        match self {
+            RequestError::Xml(XmlError::TooLarge { .. }) => 413,
+            _ => 400,
+        }
+    }
+
     /// An [`RequestError::Invalid`] with the value cut to 64 characters, so
     /// an error never echoes a whole hostile body.
     pub(crate) fn invalid(what: &'static str, value: &str) -> Self {
