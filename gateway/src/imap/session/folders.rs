@@ -208,16 +208,34 @@ fn matches_chars(p: &[char], n: &[char]) -> bool {
     cur[n.len()]
 }
 
-/// The pattern LIST uses: reference and pattern joined, INBOX normalised.
+/// The pattern LIST and LSUB use: reference and pattern concatenated as
+/// they are (RFC 3501 §6.3.8: `LIST "INBOX" "*"` is the pattern `INBOX*`,
+/// `LIST "a" "b*"` is `ab*`, as Dovecot joins them), INBOX normalised. A
+/// pattern starting with the delimiter is absolute: the reference is
+/// ignored.
 pub(crate) fn full_pattern(reference: &str, pattern: &str) -> String {
-    let joined = if reference.is_empty() || pattern.starts_with(DELIM) {
+    let joined = if pattern.starts_with(DELIM) {
         pattern.to_string()
-    } else if reference.ends_with(DELIM) {
-        format!("{reference}{pattern}")
     } else {
-        format!("{reference}{DELIM}{pattern}")
+        format!("{reference}{pattern}")
     };
     canonical(&joined)
+}
+
+/// Whether mailbox `name` matches a [`full_pattern`]: as [`matches`], with
+/// `INBOX` at the start of the pattern in any case (`inbox*`, `Inbox/%`)
+/// matching the inbox and its children.
+pub(crate) fn list_matches(pattern: &str, name: &str) -> bool {
+    if matches(pattern, name) {
+        return true;
+    }
+    let inbox = name == "INBOX" || name.starts_with("INBOX/");
+    match pattern.get(..5) {
+        Some(head) if inbox && head.eq_ignore_ascii_case("INBOX") && head != "INBOX" => {
+            matches(&format!("INBOX{}", &pattern[5..]), name)
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -280,5 +298,23 @@ mod tests {
         assert!(matches("*b", "a/b"));
         assert!(!matches("a", "ab"));
         assert_eq!(full_pattern("inbox/", "%"), "INBOX/%");
+    }
+
+    /// Issue #21, bug 1: reference and pattern are concatenated, so curl's
+    /// `LIST "INBOX" *` lists INBOX and `LIST "__" "x*"` finds `__x`.
+    #[test]
+    fn reference_is_joined_with_the_pattern() {
+        assert_eq!(full_pattern("__x", "*"), "__x*");
+        assert!(list_matches(&full_pattern("__x", "*"), "__x"));
+        assert!(list_matches(&full_pattern("__x", "*"), "__x/y"));
+        assert!(list_matches(&full_pattern("__", "x*"), "__x"));
+        assert!(list_matches(&full_pattern("__", "x*"), "__x/y"));
+        assert!(!list_matches(&full_pattern("__", "x%"), "__x/y"));
+        assert!(list_matches(&full_pattern("INBOX", "*"), "INBOX"));
+        assert!(list_matches(&full_pattern("inbox", "*"), "INBOX/a"));
+        assert!(list_matches(&full_pattern("Inbox/", "%"), "INBOX/a"));
+        assert!(list_matches(&full_pattern("", "inbox"), "INBOX"));
+        assert!(list_matches(&full_pattern("ignored/", "/abs"), "/abs"));
+        assert!(list_matches(&full_pattern("a/", "b"), "a/b"));
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::folders::{canonical, full_pattern, matches, Entry, Tree, DELIM};
+use super::folders::{canonical, full_pattern, list_matches, Entry, Tree, DELIM};
 use super::selected::{unsolicited_items, Selected, PAGE};
 use super::subscriptions::Subscriptions;
 use super::{no, CmdResult, Done, Fail, Session};
@@ -222,7 +222,7 @@ impl Session {
         let entries = self.tree(true).await?.entries.clone();
         let mut listed = Vec::new();
         for e in &entries {
-            if !patterns.iter().any(|p| matches(p, &e.name)) {
+            if !patterns.iter().any(|p| list_matches(p, &e.name)) {
                 continue;
             }
             let subscribed = subs.contains(&e.name);
@@ -279,7 +279,7 @@ impl Session {
         let pat = full_pattern(reference, pattern);
         let names = self.subscriptions().await?.names.clone();
         let tree = self.tree(true).await?.clone();
-        for n in names.iter().filter(|n| matches(&pat, n)) {
+        for n in names.iter().filter(|n| list_matches(&pat, n)) {
             let attrs = match tree.find(n) {
                 Some(e) => vec![if e.has_children {
                     "\\HasChildren".to_string()

@@ -1,0 +1,148 @@
+//! IMAP conformance (issue #21, "Bugs found"): each bug reproduced with
+//! Python's `imaplib` at the gateway directly and through the edge (kc-proxy
+//! IMAPS), with two sessions where the bug needs two, plus curl's
+//! `imaps://.../INBOX` through the edge.
+
+#[path = "../src/server_harness.rs"]
+mod server_harness;
+
+#[path = "../src/cluster.rs"]
+mod cluster;
+
+#[path = "../src/gateway_harness.rs"]
+mod gateway_harness;
+
+#[path = "../src/mail_stack.rs"]
+mod mail_stack;
+
+use std::process::Command;
+
+use cluster::*;
+use mail_stack::MailStack;
+
+/// A user with the `imap` feature (kc-server disables it by default).
+fn user(login: &str) -> UserSpec {
+    let mut u = UserSpec::new(login, "n1");
+    u.extra.push("kopanoEnabledFeatures: imap".into());
+    u
+}
+
+/// One node with its gateway and an edge in front, user `alice`.
+fn stack() -> MailStack {
+    let cluster = Cluster::start(&[("n1", &[])], &[user("alice")]);
+    MailStack::start(cluster, &[], &[])
+}
+
+/// Helpers for the scripts: `conn()` logs `alice` in at the place the
+/// script runs against (`TARGET`: `gw` plain at the gateway, `edge` IMAPS
+/// at kc-proxy).
+const PRELUDE: &str = r#"
+import imaplib, ssl, sys, socket
+TARGET, GW_HOST, GW_PORT, EDGE_PORT, CA, USER, PW = sys.argv[1:8]
+def conn():
+    if TARGET == 'gw':
+        M = imaplib.IMAP4(GW_HOST, int(GW_PORT), timeout=60)
+    else:
+        ctx = ssl.create_default_context(cafile=CA)
+        M = imaplib.IMAP4_SSL('localhost', int(EDGE_PORT), ssl_context=ctx, timeout=60)
+    M.login(USER, PW)
+    return M
+def ok(r):
+    typ, data = r
+    assert typ == 'OK', (typ, data)
+    return data
+def cmd(M, name, *args):
+    """A command imaplib has no method for; (status, untagged of `name`)."""
+    M.untagged_responses.clear()
+    typ, data = M._simple_command(name, *args)
+    return typ, M.untagged_responses.get(name, [])
+def names(lines):
+    """Mailbox names of LIST/LSUB lines (quoted or atom, last item)."""
+    out = []
+    for l in lines:
+        if l is None:
+            continue
+        if isinstance(l, tuple):
+            l = l[0] + l[1]
+        s = l.decode()
+        n = s.rsplit(' "/" ', 1)[1]
+        out.append(n.strip('"'))
+    return sorted(out)
+def msg(i, frm='Sender <sender@example.net>'):
+    return ('From: %s\r\nTo: alice@example.com\r\nSubject: test %s\r\n'
+            'Message-ID: <%s@example.net>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nbody %s\r\n'
+            % (frm, i, i, i)).encode()
+"#;
+
+/// Runs `script` (with [`PRELUDE`]) against `target` (`gw` or `edge`) as
+/// alice; panics with its output and the logs unless it exits 0. Returns
+/// stdout.
+fn py(stack: &MailStack, target: &str, script: &str) -> String {
+    let out = Command::new(kc_tests::require_tool("python3"))
+        .arg("-c")
+        .arg(format!("{PRELUDE}\n{script}"))
+        .arg(target)
+        .arg(node_address(0))
+        .arg(stack.node_imap_port.to_string())
+        .arg(stack.edge.imaps.to_string())
+        .arg(stack.cluster.pki.ca_file.display().to_string())
+        .arg("alice")
+        .arg(password("alice"))
+        .output()
+        .expect("run python3");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "imaplib script ({target}) failed ({}):\n--- stdout:\n{stdout}\n--- stderr:\n{}\n--- gateway log:\n{}\n--- edge log:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        stack.gateways.first().map(|g| g.log()).unwrap_or_default(),
+        stack.edge.log(),
+    );
+    stdout
+}
+
+/// Runs `script` at the gateway and then through the edge; each run gets
+/// `PREFIX` (`g` or `e`) so that both can create their own mailboxes.
+fn both(stack: &MailStack, script: &str) {
+    for (target, prefix) in [("gw", "g"), ("edge", "e")] {
+        let out = py(stack, target, &format!("PREFIX = {prefix:?}\n{script}"));
+        assert!(out.contains("PASS"), "{target}: {out}");
+    }
+}
+
+/// Bug 1: LIST joins reference and pattern (RFC 3501 §6.3.8); curl's
+/// `LIST "INBOX" *` lists INBOX.
+#[test]
+fn list_joins_reference_and_pattern() {
+    let stack = stack();
+    both(
+        &stack,
+        r#"
+M = conn()
+ok(M.create(PREFIX + '__x/y'))
+assert names(ok(M.list('"' + PREFIX + '__x"', '*'))) == [PREFIX + '__x', PREFIX + '__x/y']
+assert names(ok(M.list('"' + PREFIX + '__"', 'x*'))) == [PREFIX + '__x', PREFIX + '__x/y']
+assert names(ok(M.list('"' + PREFIX + '__"', 'x%'))) == [PREFIX + '__x']
+assert names(ok(M.list('INBOX', '*'))) == ['INBOX'], M.list('INBOX', '*')
+assert names(ok(M.list('inbox', '*'))) == ['INBOX']
+assert names(ok(M.list('"' + PREFIX + '__x/"', '%'))) == [PREFIX + '__x/y']
+print('PASS')
+"#,
+    );
+    let curl = kc_tests::require_tool("curl");
+    let out = Command::new(curl)
+        .args([
+            "-sS",
+            "--cacert",
+            &stack.cluster.pki.ca_file.display().to_string(),
+            "-u",
+            &format!("alice:{}", password("alice")),
+            &format!("imaps://localhost:{}/INBOX", stack.edge.imaps),
+        ])
+        .output()
+        .expect("run curl");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "curl: {out:?}");
+    assert!(text.contains("INBOX"), "curl imaps://.../INBOX: {text:?}");
+}
