@@ -39,6 +39,8 @@ fn stack() -> MailStack {
 const PRELUDE: &str = r#"
 import imaplib, ssl, sys, socket
 TARGET, GW_HOST, GW_PORT, EDGE_PORT, CA, USER, PW = sys.argv[1:8]
+for c in ('ID', 'MOVE', 'UID'):
+    imaplib.Commands.setdefault(c, ('NONAUTH', 'AUTH', 'SELECTED'))
 def conn():
     if TARGET == 'gw':
         M = imaplib.IMAP4(GW_HOST, int(GW_PORT), timeout=60)
@@ -145,4 +147,35 @@ print('PASS')
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "curl: {out:?}");
     assert!(text.contains("INBOX"), "curl imaps://.../INBOX: {text:?}");
+}
+
+/// Bug 5: a 31.8 KB `ID` before login (legal per RFC 2971) gets a tagged
+/// reply, at the gateway and at the edge, and the session goes on (the
+/// edge used to answer an untagged `* BAD` and leave the client waiting).
+#[test]
+fn long_pre_login_line_gets_a_tagged_reply() {
+    let stack = stack();
+    both(
+        &stack,
+        r#"
+if TARGET == 'gw':
+    M = imaplib.IMAP4(GW_HOST, int(GW_PORT), timeout=20)
+else:
+    M = imaplib.IMAP4_SSL('localhost', int(EDGE_PORT),
+        ssl_context=ssl.create_default_context(cafile=CA), timeout=20)
+fields = ' '.join('"k%d" "%s"' % (i, 'v' * 100) for i in range(290))
+assert 31000 < len(fields) < 33000, len(fields)
+try:
+    typ, data = M._simple_command('ID', '(' + fields + ')')
+except imaplib.IMAP4.error as e:
+    typ, data = 'BAD', [str(e)]
+# Both refuse the over-long line (bounded), tagged, and go on.
+assert typ == 'BAD' and 'too long' in str(data), (typ, data)
+ok(M.noop())
+M.login(USER, PW)
+ok(M.select('INBOX'))
+M.logout()
+print('PASS')
+"#,
+    );
 }

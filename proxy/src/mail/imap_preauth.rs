@@ -222,6 +222,31 @@ mod tests {
         );
     }
 
+    /// Issue #21, bug 5: an over-long line before login (a 31.8 KB ID,
+    /// legal per RFC 2971) is refused with its tag, so the client gets a
+    /// tagged BAD instead of waiting, and the next command is read.
+    #[test]
+    fn over_long_id_is_refused_with_its_tag() {
+        let mut rx = Receiver::new(LIMITS);
+        let fields: Vec<String> = (0..290)
+            .map(|i| format!("\"k{i}\" \"{}\"", "v".repeat(100)))
+            .collect();
+        let line = format!("a7 ID ({})\r\na8 NOOP\r\n", fields.join(" "));
+        assert!(line.len() > 31_000);
+        // As a socket delivers it: in pieces.
+        let mut ev = Vec::new();
+        for chunk in line.as_bytes().chunks(4096) {
+            rx.feed(chunk);
+            ev.extend(std::iter::from_fn(|| rx.next_event()));
+        }
+        let (tag, kind, fatal) = error_kind(&ev[0]).unwrap();
+        assert_eq!(tag.as_deref(), Some("a7"));
+        assert!(matches!(kind, ReceiverErrorKind::LineTooLong));
+        assert!(!fatal);
+        assert!(matches!(&ev[1], Event::Command(p) if parse(p).unwrap().tag == "a8"));
+        assert_eq!(ev.len(), 2, "{ev:?}");
+    }
+
     #[test]
     fn parses_pre_auth_commands() {
         assert_eq!(cmd(b"a1 capability").unwrap().command, Command::Capability);
