@@ -179,3 +179,29 @@ print('PASS')
 "#,
     );
 }
+
+/// Bug 4: `LSUB "" "%"` returns an unsubscribed parent of a subscribed
+/// child as `\Noselect` (RFC 3501 §6.3.9).
+#[test]
+fn lsub_percent_returns_unsubscribed_parent_as_noselect() {
+    let stack = stack();
+    both(
+        &stack,
+        r#"
+M = conn()
+ok(M.create(PREFIX + 'lp/c'))
+ok(M.subscribe(PREFIX + 'lp/c'))
+ok(M.unsubscribe(PREFIX + 'lp'))
+lines = [l.decode() for l in ok(M.lsub('""', '%')) if l]
+mine = [l for l in lines if l.endswith(' ' + PREFIX + 'lp')]
+assert len(mine) == 1 and '\\Noselect' in mine[0], lines
+assert not any(l.endswith(PREFIX + 'lp/c') for l in lines), lines
+lines = [l.decode() for l in ok(M.lsub('""', '*')) if l]
+assert any(l.endswith(' ' + PREFIX + 'lp/c') for l in lines), lines
+assert not any(l.endswith(' ' + PREFIX + 'lp') for l in lines), lines
+lines = [l.decode() for l in ok(M.lsub('""', PREFIX + 'lp/%')) if l]
+assert len(lines) == 1 and '\\Noselect' not in lines[0], lines
+print('PASS')
+"#,
+    );
+}

@@ -24,6 +24,36 @@ fn check_pattern(p: &str) -> Result<(), Fail> {
     Ok(())
 }
 
+/// Why LSUB lists a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listed {
+    /// The name is subscribed.
+    Subscribed,
+    /// Only a subscribed name below it is, and the pattern stops at this
+    /// level (RFC 3501 §6.3.9: `%` returns the parent as `\Noselect`).
+    ParentOnly,
+}
+
+/// The names LSUB returns for `pattern`, sorted: the subscribed names that
+/// match, and each unsubscribed ancestor of a subscribed name that the
+/// pattern matches while the name itself does not.
+fn lsub_names(subscribed: &BTreeSet<String>, pattern: &str) -> Vec<(String, Listed)> {
+    let mut out = std::collections::BTreeMap::new();
+    for n in subscribed {
+        if list_matches(pattern, n) {
+            out.insert(n.clone(), Listed::Subscribed);
+            continue;
+        }
+        for (i, _) in n.match_indices(DELIM) {
+            let parent = &n[..i];
+            if !parent.is_empty() && !subscribed.contains(parent) && list_matches(pattern, parent) {
+                out.entry(parent.to_string()).or_insert(Listed::ParentOnly);
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
 impl Session {
     /// The folder tree, re-read from the store when `fresh` or unknown.
     pub(super) async fn tree(&mut self, fresh: bool) -> Result<&Tree, Fail> {
@@ -279,20 +309,20 @@ impl Session {
         let pat = full_pattern(reference, pattern);
         let names = self.subscriptions().await?.names.clone();
         let tree = self.tree(true).await?.clone();
-        for n in names.iter().filter(|n| list_matches(&pat, n)) {
-            let attrs = match tree.find(n) {
-                Some(e) => vec![if e.has_children {
+        for (n, listed) in lsub_names(&names, &pat) {
+            let attrs = match (listed, tree.find(&n)) {
+                (Listed::Subscribed, Some(e)) => vec![if e.has_children {
                     "\\HasChildren".to_string()
                 } else {
                     "\\HasNoChildren".to_string()
                 }],
-                None => vec!["\\Noselect".to_string()],
+                _ => vec!["\\Noselect".to_string()],
             };
             Data::List {
                 lsub: true,
                 attributes: attrs,
                 delimiter: Some(DELIM),
-                mailbox: Mailbox::new(n.clone()),
+                mailbox: Mailbox::new(n),
             }
             .serialize(&mut self.io.out);
         }
@@ -540,5 +570,36 @@ impl Session {
             })?;
         }
         Ok(Done::ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue #21, bug 4: `LSUB "" "%"` returns the unsubscribed parent of
+    /// a subscribed child as `\Noselect`, `*` only what is subscribed.
+    #[test]
+    fn lsub_returns_unsubscribed_parents_for_percent() {
+        let subs: BTreeSet<String> = ["a/b", "c", "c/d", "e/f/g"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let got = |p: &str| lsub_names(&subs, &full_pattern("", p));
+        assert_eq!(
+            got("%"),
+            vec![
+                ("a".to_string(), Listed::ParentOnly),
+                ("c".to_string(), Listed::Subscribed),
+                ("e".to_string(), Listed::ParentOnly),
+            ]
+        );
+        assert_eq!(
+            got("*").iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+            vec!["a/b", "c", "c/d", "e/f/g"]
+        );
+        assert!(got("*").iter().all(|(_, l)| *l == Listed::Subscribed));
+        assert_eq!(got("e/%"), vec![("e/f".to_string(), Listed::ParentOnly)]);
+        assert_eq!(got("c/%"), vec![("c/d".to_string(), Listed::Subscribed)]);
     }
 }
