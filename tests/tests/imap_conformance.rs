@@ -205,3 +205,43 @@ print('PASS')
 "#,
     );
 }
+
+/// Bug 6: a keyword new to the mailbox is announced in FLAGS and
+/// PERMANENTFLAGS, to the session that stored it and, at NOOP, to another
+/// session.
+#[test]
+fn new_keywords_are_announced_in_flags() {
+    let stack = stack();
+    both(
+        &stack,
+        r#"
+box = PREFIX + 'kw'
+A = conn()
+ok(A.create(box))
+ok(A.append(box, None, None, msg(1)))
+ok(A.select(box))
+B = conn()
+ok(B.select(box))
+assert b'$kw' + PREFIX.encode() not in b' '.join(B.untagged_responses.get('FLAGS', []))
+A.untagged_responses.clear()
+ok(A.store('1', '+FLAGS', '($kw%s)' % PREFIX))
+flags = b' '.join(A.untagged_responses.get('FLAGS', []))
+perm = b' '.join(A.untagged_responses.get('PERMANENTFLAGS', []))
+assert b'$kw' + PREFIX.encode() in flags, A.untagged_responses
+assert b'$kw' + PREFIX.encode() in perm and b'\\*' in perm, A.untagged_responses
+B.untagged_responses.clear()
+ok(B.noop())
+flags = b' '.join(B.untagged_responses.get('FLAGS', []))
+assert b'$kw' + PREFIX.encode() in flags, B.untagged_responses
+# Announced once.
+A.untagged_responses.clear()
+ok(A.store('1', '+FLAGS', '($kw%s)' % PREFIX))
+assert 'FLAGS' not in A.untagged_responses, A.untagged_responses
+# A fresh SELECT lists it at once.
+C = conn()
+ok(C.select(box))
+assert b'$kw' + PREFIX.encode() in b' '.join(C.untagged_responses.get('FLAGS', [])), C.untagged_responses
+print('PASS')
+"#,
+    );
+}

@@ -8,7 +8,7 @@ use super::selected::{unsolicited_items, Selected, PAGE};
 use super::subscriptions::Subscriptions;
 use super::{no, CmdResult, Done, Fail, Session};
 use crate::imap::protocol::{
-    Flag, ListArgs, Mailbox, SelectParams, SeqNum, SeqRange, SequenceSet, StatusItem,
+    ListArgs, Mailbox, SelectParams, SeqNum, SeqRange, SequenceSet, StatusItem,
 };
 use crate::imap::response::{Data, ResponseCode, Status};
 
@@ -132,31 +132,7 @@ impl Session {
         .await?;
         sel.vanished = self.qresync;
         let out = &mut self.io.out;
-        let mut keywords = BTreeSet::new();
-        for m in &sel.msgs {
-            for f in &m.flags {
-                if !f.starts_with('\\') {
-                    keywords.insert(f.clone());
-                }
-            }
-        }
-        let mut flags = vec![
-            Flag::Answered,
-            Flag::Flagged,
-            Flag::Deleted,
-            Flag::Seen,
-            Flag::Draft,
-        ];
-        flags.extend(keywords.into_iter().map(Flag::Keyword));
-        Data::Flags(flags.clone()).serialize(out);
-        let perm = if read_only {
-            ResponseCode::PermanentFlags(vec![], false)
-        } else {
-            ResponseCode::PermanentFlags(flags, true)
-        };
-        let mut r = crate::imap::response::StatusResponse::untagged(Status::Ok, "Flags permitted");
-        r.code = Some(perm);
-        r.serialize(out);
+        sel.write_flags(out);
         Data::Exists(sel.exists()).serialize(out);
         Data::Recent(0).serialize(out);
         if let Some(i) = sel.msgs.iter().position(|m| !m.has("\\Seen")) {

@@ -99,6 +99,8 @@ impl Session {
                 changed_uids.insert(u);
             }
         }
+        // A keyword new to the mailbox is announced before it is shown.
+        sel.announce_new_keywords(&mut self.io.out);
         for u in &targets {
             let Some(i) = sel.index_of(*u) else { continue };
             let m = &sel.msgs[i];

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use kc_store_api::client::{ClientError, ItemInfo, Session as StoreSession};
 
 use crate::imap::protocol::{Flag, Mailbox, SeqRange, SequenceSet};
-use crate::imap::response::{Data, FetchItem};
+use crate::imap::response::{Data, FetchItem, ResponseCode, Status, StatusResponse};
 
 /// Fields asked of `list_items` for the cache.
 pub(crate) const LIST_FIELDS: &[&str] = &["uid", "size", "flags", "internal_date", "modseq"];
@@ -84,6 +84,9 @@ pub(crate) struct Selected {
     pub seen_change: i64,
     /// QRESYNC is on: expunges are announced as `VANISHED uids`.
     pub vanished: bool,
+    /// Keywords announced in FLAGS / PERMANENTFLAGS so far: a client must
+    /// hear of a keyword there before it sees it on a message.
+    pub keywords: BTreeSet<String>,
 }
 
 impl Selected {
@@ -133,7 +136,51 @@ impl Selected {
             highest_modseq: highest,
             seen_change: info.highest_modseq,
             vanished: false,
+            keywords: BTreeSet::new(),
         })
+    }
+
+    /// The keywords on cached messages that were not announced yet.
+    fn unannounced_keywords(&self) -> BTreeSet<String> {
+        self.msgs
+            .iter()
+            .flat_map(|m| &m.flags)
+            .filter(|f| !f.starts_with('\\') && !self.keywords.contains(*f))
+            .cloned()
+            .collect()
+    }
+
+    /// Writes `* FLAGS` and `* OK [PERMANENTFLAGS]` with the system flags
+    /// and every keyword in use (read-only: no permanent flags).
+    pub fn write_flags(&mut self, out: &mut Vec<u8>) {
+        let new = self.unannounced_keywords();
+        self.keywords.extend(new);
+        let mut flags = vec![
+            Flag::Answered,
+            Flag::Flagged,
+            Flag::Deleted,
+            Flag::Seen,
+            Flag::Draft,
+        ];
+        flags.extend(self.keywords.iter().map(|k| Flag::Keyword(k.clone())));
+        Data::Flags(flags.clone()).serialize(out);
+        let perm = if self.read_only {
+            ResponseCode::PermanentFlags(vec![], false)
+        } else {
+            ResponseCode::PermanentFlags(flags, true)
+        };
+        let mut r = StatusResponse::untagged(Status::Ok, "Flags permitted");
+        r.code = Some(perm);
+        r.serialize(out);
+    }
+
+    /// Announces keywords that appeared on messages since the last FLAGS
+    /// (a STORE of a new keyword, here or in another session) before the
+    /// FETCH replies that show them (RFC 3501 §7.2.6).
+    pub fn announce_new_keywords(&mut self, out: &mut Vec<u8>) {
+        if !self.unannounced_keywords().is_empty() {
+            self.write_flags(out);
+        }
     }
 
     pub fn exists(&self) -> u32 {
@@ -250,6 +297,7 @@ impl Selected {
                 .await?;
         }
         let before = self.msgs.len();
+        let mut reports = Vec::new();
         for item in rows {
             let msg = Msg::from(item);
             match self.index_of(msg.uid) {
@@ -262,12 +310,7 @@ impl Selected {
                     self.highest_modseq = self.highest_modseq.max(msg.modseq);
                     *old = msg;
                     if report {
-                        let m = &self.msgs[i];
-                        Data::Fetch {
-                            seq: i as u32 + 1,
-                            items: unsolicited_items(m, condstore),
-                        }
-                        .serialize(out);
+                        reports.push(i);
                     }
                 }
                 None if msg.uid > self.max_uid() => {
@@ -279,6 +322,14 @@ impl Selected {
                 // this session saw it, or never belonged here.
                 None => {}
             }
+        }
+        self.announce_new_keywords(out);
+        for i in reports {
+            Data::Fetch {
+                seq: i as u32 + 1,
+                items: unsolicited_items(&self.msgs[i], condstore),
+            }
+            .serialize(out);
         }
         if self.msgs.len() != before {
             Data::Exists(self.exists()).serialize(out);
@@ -435,7 +486,43 @@ mod tests {
             highest_modseq: 1,
             seen_change: 1,
             vanished: false,
+            keywords: BTreeSet::new(),
         }
+    }
+
+    /// Issue #21, bug 6: a keyword new to the mailbox is announced in
+    /// FLAGS and PERMANENTFLAGS (with `\*`), once.
+    #[test]
+    fn new_keywords_are_announced_once() {
+        let mut s = sel(&[3, 5]);
+        let mut out = Vec::new();
+        s.write_flags(&mut out);
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n\
+             * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted\r\n"
+        );
+        out.clear();
+        s.announce_new_keywords(&mut out);
+        assert!(out.is_empty());
+        s.msgs[1].flags = vec!["$keyword1".into(), "\\Seen".into()];
+        s.announce_new_keywords(&mut out);
+        let text = String::from_utf8_lossy(&out).into_owned();
+        assert!(
+            text.starts_with(
+                "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $keyword1)\r\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "[PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $keyword1 \\*)]"
+            ),
+            "{text}"
+        );
+        out.clear();
+        s.announce_new_keywords(&mut out);
+        assert!(out.is_empty());
     }
 
     fn set(s: &str) -> SequenceSet {
