@@ -245,3 +245,47 @@ print('PASS')
 "#,
     );
 }
+
+/// Bug 7: a name that is not valid modified UTF-7 gets NO (LIST: OK with
+/// no entries), MOVE into the selected mailbox itself works (RFC 6851),
+/// and SEARCH FROM finds an address written with RFC 5322 comments.
+#[test]
+fn odd_names_move_in_place_and_search_on_parsed_addresses() {
+    let stack = stack();
+    both(
+        &stack,
+        r#"
+M = conn()
+odd = "!#$&'+,-."
+typ, data = M._simple_command('SELECT', odd)
+assert typ == 'NO', (typ, data)
+M.untagged_responses.clear()
+typ, data = M._simple_command('LIST', '""', odd)
+assert typ == 'OK' and not [x for x in M.untagged_responses.get('LIST', []) if x], (typ, M.untagged_responses)
+typ, data = M._simple_command('CREATE', odd)
+assert typ == 'NO', (typ, data)
+typ, data = M._simple_command('STATUS', odd, '(MESSAGES)')
+assert typ == 'NO', (typ, data)
+ok(M.noop())
+
+box = PREFIX + 'mv'
+ok(M.create(box))
+ok(M.append(box, None, None, msg(1)))
+ok(M.append(box, None, None, msg(2, frm='<user-from (comment)@ (comment) domain.org>')))
+ok(M.select(box))
+before = [int(x) for x in ok(M.uid('SEARCH', None, 'ALL'))[0].split()]
+M.untagged_responses.clear()
+typ, data = M._simple_command('UID', 'MOVE', str(before[0]), box)
+assert typ == 'OK', (typ, data, M.untagged_responses)
+ok(M.noop())
+after = [int(x) for x in ok(M.uid('SEARCH', None, 'ALL'))[0].split()]
+assert len(after) == 2 and before[0] not in after and before[1] in after, (before, after)
+d = ok(M.uid('FETCH', str(max(after)), '(BODY.PEEK[HEADER.FIELDS (SUBJECT)])'))
+assert b'test 1' in d[0][1], d
+
+assert ok(M.search(None, 'FROM', 'user-from@domain.org'))[0].split() == [b'1'], M.search(None, 'FROM', 'user-from@domain.org')
+assert ok(M.search(None, 'FROM', 'sender@example.net'))[0].split() == [b'2']
+print('PASS')
+"#,
+    );
+}

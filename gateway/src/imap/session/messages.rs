@@ -178,14 +178,15 @@ impl Session {
         if uids.is_empty() {
             return Ok(Done::ok());
         }
-        if is_move && dest.id == folder {
-            return Err(no(
-                Some(ResponseCode::Cannot),
-                "Source and target mailbox are the same",
-            ));
-        }
         let store = self.store_session()?;
-        let pairs = if is_move {
+        let pairs = if is_move && dest.id == folder {
+            // RFC 6851 allows a MOVE into the same mailbox: the messages get
+            // new UIDs (a copy) and the originals go.
+            let pairs = store.copy(folder, &uids, dest.id).await?;
+            let copied: Vec<u32> = pairs.iter().map(|p| p.0).collect();
+            let gone = store.delete(folder, &copied).await?;
+            pairs.into_iter().filter(|p| gone.contains(&p.0)).collect()
+        } else if is_move {
             store.move_items(folder, &uids, dest.id).await?
         } else {
             store.copy(folder, &uids, dest.id).await?

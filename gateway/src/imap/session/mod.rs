@@ -36,7 +36,7 @@ use kc_store_api::client::{ClientError, Session as StoreSession};
 
 use crate::context::GatewayContext;
 use crate::imap::notify::{self, Watch};
-use crate::imap::parser::{parse_command, ParseErrorKind};
+use crate::imap::parser::{invalid_name_answer, parse_command, InvalidNameAnswer, ParseErrorKind};
 use crate::imap::protocol::{Command, Request};
 use crate::imap::receiver::{Event, Limits, ReceiverErrorKind};
 use crate::imap::response::{Data, ResponseCode, Status, StatusResponse};
@@ -296,15 +296,34 @@ impl Session {
                                         "UTF-8".into(),
                                     ])),
                                 ),
+                                ParseErrorKind::BadMailbox(_) if self.auth.is_some() => {
+                                    match invalid_name_answer(&raw.bytes) {
+                                        InvalidNameAnswer::EmptyList => (Status::Ok, None),
+                                        InvalidNameAnswer::Cannot => {
+                                            (Status::No, Some(ResponseCode::Cannot))
+                                        }
+                                        InvalidNameAnswer::NonExistent => {
+                                            (Status::No, Some(ResponseCode::NonExistent))
+                                        }
+                                    }
+                                }
                                 _ => (Status::Bad, None),
                             };
+                            let text = match status {
+                                Status::Ok => "Completed, no such mailbox".to_string(),
+                                _ => e.kind.to_string(),
+                            };
                             let mut r = match e.tag {
-                                Some(t) => StatusResponse::tagged(t, status, e.kind.to_string()),
-                                None => StatusResponse::untagged(status, e.kind.to_string()),
+                                Some(t) => StatusResponse::tagged(t, status, text),
+                                None => StatusResponse::untagged(status, text),
                             };
                             r.code = code;
                             r.serialize(&mut self.io.out);
-                            self.count_failure()
+                            if status == Status::Ok {
+                                Flow::Continue
+                            } else {
+                                self.count_failure()
+                            }
                         }
                     },
                 };

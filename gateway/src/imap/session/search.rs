@@ -67,6 +67,46 @@ fn header_value(raw: &[u8], name: &str) -> Vec<u8> {
     out
 }
 
+/// Whether an address field (From, To, Cc, Bcc) contains `needle`: in its
+/// raw text, or in one of its addresses as parsed for ENVELOPE and written
+/// `name <mailbox@host>`, so that comments and folding inside an address
+/// (`<user (c)@ (c) domain.org>`) do not hide it (as Dovecot searches).
+fn address_contains(raw: &[u8], name: &str, needle: &str) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    let (end, _) = header::split_header(raw, 0..raw.len());
+    header::fields(raw, 0..end)
+        .iter()
+        .filter(|f| raw[f.name.clone()].eq_ignore_ascii_case(name.as_bytes()))
+        .any(|f| {
+            let value = header::unfold(&raw[f.value.clone()]);
+            contains(&value, needle)
+                || crate::mime::address::parse_list(&value)
+                    .iter()
+                    .any(|a| contains(&address_text(a), needle))
+        })
+}
+
+/// `name <mailbox@host>` of a parsed address (absent parts left out).
+fn address_text(a: &crate::mime::address::Address) -> Vec<u8> {
+    let mut out = Vec::new();
+    if let Some(n) = &a.name {
+        out.extend_from_slice(n);
+        out.extend_from_slice(b" ");
+    }
+    out.push(b'<');
+    if let Some(m) = &a.mailbox {
+        out.extend_from_slice(m);
+    }
+    if let Some(h) = &a.host {
+        out.push(b'@');
+        out.extend_from_slice(h);
+    }
+    out.push(b'>');
+    out
+}
+
 fn has_header(raw: &[u8], name: &str) -> bool {
     let (end, _) = header::split_header(raw, 0..raw.len());
     header::fields(raw, 0..end)
@@ -164,10 +204,10 @@ fn eval(k: &SearchKey, c: &Ctx<'_>) -> bool {
         SentBefore(d) => sent_day(raw).is_some_and(|s| s < d.unix_days()),
         SentOn(d) => sent_day(raw).is_some_and(|s| s == d.unix_days()),
         SentSince(d) => sent_day(raw).is_some_and(|s| s >= d.unix_days()),
-        Bcc(s) => contains(&header_value(raw, "Bcc"), s),
-        Cc(s) => contains(&header_value(raw, "Cc"), s),
-        From(s) => contains(&header_value(raw, "From"), s),
-        To(s) => contains(&header_value(raw, "To"), s),
+        Bcc(s) => address_contains(raw, "Bcc", s),
+        Cc(s) => address_contains(raw, "Cc", s),
+        From(s) => address_contains(raw, "From", s),
+        To(s) => address_contains(raw, "To", s),
         Subject(s) => contains(&header_value(raw, "Subject"), s),
         Header(name, s) => {
             if s.is_empty() {
@@ -266,6 +306,22 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue #21, bug 7: SEARCH FROM finds an address written with RFC
+    /// 5322 comments inside it, as ENVELOPE parses it.
+    #[test]
+    fn address_search_sees_through_comments() {
+        let raw = b"From: <user-from (comment)@ (comment) domain.org>\r\n\
+                    To: Someone <to@example.net>, other@example.org\r\n\r\nbody";
+        assert!(address_contains(raw, "From", "user-from@domain.org"));
+        assert!(address_contains(raw, "from", "USER-FROM@DOMAIN.ORG"));
+        assert!(address_contains(raw, "From", "comment"));
+        assert!(!address_contains(raw, "From", "other@example.org"));
+        assert!(address_contains(raw, "To", "other@example.org"));
+        assert!(address_contains(raw, "To", "Someone <to@example.net>"));
+        // An empty string matches every message, as before.
+        assert!(address_contains(raw, "Cc", ""));
+    }
 
     #[test]
     fn sent_dates() {

@@ -169,6 +169,39 @@ fn command(c: &mut Cursor<'_>) -> PResult<Command> {
     }
 }
 
+/// How a command refused for a mailbox name that is not valid modified
+/// UTF-7 ([`ParseErrorKind::BadMailbox`]) is answered: such a mailbox
+/// cannot exist, so, as Dovecot does, LIST and LSUB succeed with no
+/// entries and the other commands get `NO`, not `BAD` (the command is well
+/// formed; only the name is unknown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvalidNameAnswer {
+    /// `OK`, nothing listed (LIST, LSUB).
+    EmptyList,
+    /// `NO [CANNOT]`: the name cannot be created (CREATE, RENAME).
+    Cannot,
+    /// `NO [NONEXISTENT]`: no mailbox has that name.
+    NonExistent,
+}
+
+/// The answer to `bytes`, a command refused with
+/// [`ParseErrorKind::BadMailbox`] (decided by its name, after a `UID`).
+pub fn invalid_name_answer(bytes: &[u8]) -> InvalidNameAnswer {
+    let mut words = bytes
+        .split(|&b| b == b' ')
+        .skip(1)
+        .map(|w| w.to_ascii_uppercase());
+    let mut name = words.next().unwrap_or_default();
+    if name == b"UID" {
+        name = words.next().unwrap_or_default();
+    }
+    match name.as_slice() {
+        b"LIST" | b"LSUB" => InvalidNameAnswer::EmptyList,
+        b"CREATE" | b"RENAME" => InvalidNameAnswer::Cannot,
+        _ => InvalidNameAnswer::NonExistent,
+    }
+}
+
 /// Whether a raw line ends IDLE (RFC 2177: `DONE`, any case). Anything
 /// else received during IDLE is a protocol error; the session answers the
 /// IDLE command with `BAD`.

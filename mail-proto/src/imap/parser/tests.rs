@@ -824,3 +824,23 @@ fn idle_done() {
     assert!(!is_idle_done(b"a NOOP"));
     assert!(!is_idle_done(b""));
 }
+
+/// Issue #21, bug 7: a name that is not valid modified UTF-7 is refused by
+/// the parser, and the answer depends on the command: LIST and LSUB list
+/// nothing, CREATE cannot, the rest find no such mailbox.
+#[test]
+fn invalid_mailbox_names_are_answered_by_command() {
+    for (line, answer) in [
+        (&b"a SELECT !#$&'+,-."[..], InvalidNameAnswer::NonExistent),
+        (b"a LIST \"\" !#$&'+,-.", InvalidNameAnswer::EmptyList),
+        (b"a lsub \"\" &Jjo", InvalidNameAnswer::EmptyList),
+        (b"a CREATE &Jjo", InvalidNameAnswer::Cannot),
+        (b"a RENAME x &Jjo", InvalidNameAnswer::Cannot),
+        (b"a uid MOVE 1 &Jjo", InvalidNameAnswer::NonExistent),
+        (b"a STATUS &Jjo (MESSAGES)", InvalidNameAnswer::NonExistent),
+    ] {
+        let e = parse_bytes(line).unwrap_err();
+        assert!(matches!(e.kind, ParseErrorKind::BadMailbox(_)), "{e:?}");
+        assert_eq!(invalid_name_answer(line), answer, "{line:?}");
+    }
+}
