@@ -289,3 +289,65 @@ print('PASS')
 "#,
     );
 }
+
+/// Bug 2: a session learns other sessions' changes: a STORE answers with
+/// the store's flags (changes are relative on the store, the reply is not
+/// computed from a stale cache), LSUB reflects another session's
+/// UNSUBSCRIBE, and RENAME/STATUS see another session's RENAME.
+#[test]
+fn sessions_see_each_others_changes() {
+    let stack = stack();
+    both(
+        &stack,
+        r#"
+import re
+def flags_of(data):
+    return [re.search(rb'FLAGS \(([^)]*)\)', x).group(1) for x in data if x]
+box = PREFIX + 'sync'
+A = conn()
+ok(A.create(box))
+ok(A.append(box, None, None, msg(1)))
+ok(A.select(box))
+B = conn()
+ok(B.select(box))
+ok(A.store('1', '+FLAGS', '(\\Answered)'))
+d = ok(B.store('1', '-FLAGS', '(\\Seen)'))
+assert flags_of(d) == [b'\\Answered'], d
+ok(B.noop())
+assert flags_of(ok(B.fetch('1', '(FLAGS)'))) == [b'\\Answered']
+assert flags_of(ok(A.fetch('1', '(FLAGS)'))) == [b'\\Answered']
+# Relative on the store: both sessions' additions are kept.
+ok(A.store('1', '+FLAGS', '(\\Flagged)'))
+d = ok(B.store('1', '+FLAGS', '(\\Seen)'))
+assert flags_of(d) == [b'\\Answered \\Flagged \\Seen'], d
+# The implicit \Seen of a body fetch, too.
+ok(A.append(box, None, None, msg(2)))
+ok(B.noop())
+ok(A.store('2', '+FLAGS', '(\\Answered)'))
+d = ok(B.fetch('2', '(BODY[])'))
+assert flags_of([b''.join(x[0] if isinstance(x, tuple) else x for x in d)]) == [b'\\Answered \\Seen'], d
+
+# Subscriptions.
+ok(A.create(PREFIX + 'sub'))
+ok(A.subscribe(PREFIX + 'sub'))
+assert any(l.endswith(b' ' + PREFIX.encode() + b'sub') for l in ok(B.lsub('""', '*')) if l)
+ok(A.unsubscribe(PREFIX + 'sub'))
+ok(B.noop())
+assert not any(l.endswith(b' ' + PREFIX.encode() + b'sub') for l in ok(B.lsub('""', '*')) if l)
+
+# Folder names.
+for n in ('rv', 'rv2'):
+    ok(A.create(PREFIX + n))
+ok(B.status(PREFIX + 'rv', '(UIDVALIDITY)'))
+ok(B.status(PREFIX + 'rv2', '(UIDVALIDITY)'))
+ok(A.rename(PREFIX + 'rv', PREFIX + 'rv3'))
+def uidvalidity(M, name):
+    return re.search(rb'UIDVALIDITY (\d+)', ok(M.status(name, '(UIDVALIDITY)'))[0]).group(1)
+v3 = uidvalidity(A, PREFIX + 'rv3')
+ok(B.rename(PREFIX + 'rv2', PREFIX + 'rv'))
+assert uidvalidity(B, PREFIX + 'rv') != v3
+assert uidvalidity(B, PREFIX + 'rv3') == v3
+print('PASS')
+"#,
+    );
+}

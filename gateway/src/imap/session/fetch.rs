@@ -188,16 +188,11 @@ impl Session {
                     .set_flags(folder, &uids, FlagOp::Add, &["\\Seen".to_string()])
                     .await?;
                 if let Some(sel) = self.selected.as_mut() {
-                    for (u, modseq) in changed {
-                        if let Some(i) = sel.index_of(u) {
-                            let m = &mut sel.msgs[i];
-                            m.flags.push("\\Seen".into());
-                            m.flags.sort();
-                            m.modseq = modseq;
-                            sel.highest_modseq = sel.highest_modseq.max(modseq);
-                            seen_set.insert(u);
-                        }
-                    }
+                    // Read back, not computed: the store's flags may hold
+                    // other sessions' changes this cache has not seen.
+                    let changed: Vec<u32> = changed.into_iter().map(|(u, _)| u).collect();
+                    sel.reload(&store, &changed).await?;
+                    seen_set.extend(changed);
                 }
             }
         }

@@ -67,11 +67,15 @@ impl Session {
             .ok_or_else(|| Fail::Bad("no folder tree".into()))
     }
 
-    /// Looks a mailbox up, re-reading the tree once on a miss (another
-    /// client may have created it).
+    /// Looks a mailbox up, re-reading the tree once on a miss unless it
+    /// was just read (another client may have created it).
     pub(super) async fn find(&mut self, name: &str) -> Result<Option<Entry>, Fail> {
+        let held = self.tree.is_some();
         if let Some(e) = self.tree(false).await?.find(name) {
             return Ok(Some(e.clone()));
+        }
+        if !held {
+            return Ok(None);
         }
         Ok(self.tree(true).await?.find(name).cloned())
     }

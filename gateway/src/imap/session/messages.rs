@@ -76,25 +76,21 @@ impl Session {
                 .set_flags(folder, &targets, store_op, &flags)
                 .await?
         };
+        // The store applied the change to its own state, which may hold
+        // other sessions' changes: the targets' flags are read back rather
+        // than computed from this session's cache.
+        let store = self.store_session()?;
         let Some(sel) = self.selected.as_mut() else {
             return Err(Fail::Bad("no mailbox selected".into()));
         };
+        if !targets.is_empty() {
+            sel.reload(&store, &targets).await?;
+        }
         let mut changed_uids = std::collections::HashSet::new();
         for (u, modseq) in changed {
             if let Some(i) = sel.index_of(u) {
                 let m = &mut sel.msgs[i];
-                let new = match op {
-                    StoreOp::Replace => flags.clone(),
-                    StoreOp::Add => m.flags.iter().chain(&flags).cloned().collect(),
-                    StoreOp::Remove => m
-                        .flags
-                        .iter()
-                        .filter(|f| !flags.contains(f))
-                        .cloned()
-                        .collect(),
-                };
-                m.flags = normalize_flags(new);
-                m.modseq = modseq;
+                m.modseq = m.modseq.max(modseq);
                 sel.highest_modseq = sel.highest_modseq.max(modseq);
                 changed_uids.insert(u);
             }

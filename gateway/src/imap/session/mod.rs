@@ -412,6 +412,10 @@ impl Session {
                 | Command::Copy { uid: false, .. }
         );
         let forced = matches!(req.command, Command::Noop | Command::Check);
+        // Other sessions may have created, renamed or deleted folders or
+        // changed subscriptions: each command reads them afresh, once.
+        self.tree = None;
+        self.subs = None;
         let result = match req.command {
             Command::Logout => {
                 self.untagged(Status::Bye, None, "Logging out");

@@ -337,6 +337,37 @@ impl Selected {
         Ok(())
     }
 
+    /// Re-reads the flags and modseqs of `uids` from the store (after a
+    /// STORE: the store applied the change relative to its own state, which
+    /// may hold other sessions' changes this cache has not seen). Writes
+    /// nothing; the caller reports the messages.
+    pub async fn reload(&mut self, store: &StoreSession, uids: &[u32]) -> Result<(), ClientError> {
+        let mut rows: Vec<ItemInfo> = Vec::new();
+        if uids.len() <= POINT_READS {
+            for &uid in uids {
+                let l = store
+                    .list_items(self.folder, uid.saturating_sub(1), 1, LIST_FIELDS)
+                    .await?;
+                rows.extend(l.items.into_iter().filter(|i| i.uid == uid));
+            }
+        } else if let Some(&first) = uids.iter().min() {
+            self.read_from(store, first.saturating_sub(1), &mut rows)
+                .await?;
+        }
+        for item in rows {
+            if let Some(i) = self.index_of(item.uid) {
+                let msg = Msg::from(item);
+                let m = &mut self.msgs[i];
+                if msg.modseq >= m.modseq {
+                    m.flags = msg.flags;
+                    m.modseq = msg.modseq;
+                    self.highest_modseq = self.highest_modseq.max(msg.modseq);
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn read_from(
         &self,
         store: &StoreSession,

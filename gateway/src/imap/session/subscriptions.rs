@@ -9,9 +9,10 @@
 //! Dovecot's `auto = subscribe`), so LSUB-only clients show the folders at
 //! once.
 //!
-//! The list is read once per connection and written whole on each change;
-//! two connections of one user changing subscriptions at the same moment
-//! keep the last writer's list (as the file-based stopgap before).
+//! The list is read at most once per command (so a session sees another
+//! session's changes at its next command) and written whole on each
+//! change; two connections of one user changing subscriptions at the same
+//! moment keep the last writer's list.
 
 use std::collections::BTreeSet;
 
