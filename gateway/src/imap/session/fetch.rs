@@ -650,6 +650,7 @@ Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\
             flags: vec![],
             internal_date: 0,
             modseq: 1,
+            recent: false,
         };
         let from_whole = fetch_items(&m, &header_attrs, Some(&raw), true, false, false, true);
         let from_head = fetch_items(&m, &header_attrs, Some(head), true, false, false, false);

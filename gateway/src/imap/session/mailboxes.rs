@@ -135,10 +135,11 @@ impl Session {
         )
         .await?;
         sel.vanished = self.qresync;
+        sel.claim_recent(&store).await;
         let out = &mut self.io.out;
         sel.write_flags(out);
         Data::Exists(sel.exists()).serialize(out);
-        Data::Recent(0).serialize(out);
+        Data::Recent(sel.recent_count()).serialize(out);
         if let Some(i) = sel.msgs.iter().position(|m| !m.has("\\Seen")) {
             let mut r = crate::imap::response::StatusResponse::untagged(Status::Ok, "First unseen");
             r.code = Some(ResponseCode::Unseen(i as u32 + 1));
@@ -316,10 +317,19 @@ impl Session {
     ) -> Result<Vec<(StatusItem, u64)>, Fail> {
         let store = self.store_session()?;
         let info = store.folder(e.id).await?;
-        let need_list = items
-            .iter()
-            .any(|i| matches!(i, StatusItem::Unseen | StatusItem::Size));
-        let (mut unseen, mut size) = (0u64, 0u64);
+        let need_list = items.iter().any(|i| {
+            matches!(
+                i,
+                StatusItem::Unseen | StatusItem::Size | StatusItem::Recent
+            )
+        });
+        // Recent: the messages no session has claimed yet.
+        let claimed = if items.contains(&StatusItem::Recent) {
+            super::recent::watermark(&store, e.id).await?
+        } else {
+            u32::MAX
+        };
+        let (mut unseen, mut size, mut recent) = (0u64, 0u64, 0u64);
         if need_list {
             let mut after = 0;
             loop {
@@ -332,6 +342,9 @@ impl Session {
                         unseen += 1;
                     }
                     size += i.size.max(0) as u64;
+                    if i.uid > claimed {
+                        recent += 1;
+                    }
                 }
                 match l.items.last() {
                     Some(last) if n as u32 >= PAGE => after = last.uid,
@@ -344,7 +357,7 @@ impl Session {
             .map(|&i| {
                 let v = match i {
                     StatusItem::Messages => u64::from(info.exists),
-                    StatusItem::Recent => 0,
+                    StatusItem::Recent => recent,
                     StatusItem::UidNext => u64::from(info.uid_next),
                     StatusItem::UidValidity => u64::from(info.uid_validity),
                     StatusItem::Unseen => unseen,
@@ -463,6 +476,10 @@ impl Session {
         let r = store.delete_folder(e.id).await;
         self.tree = None;
         r?;
+        // The mailbox's \Recent watermark goes with it (best effort).
+        if let Err(err) = store.set_prop(&super::recent::prop_name(e.id), None).await {
+            tracing::debug!(error = %err, "cannot drop the recent watermark");
+        }
         Ok(Done::ok())
     }
 

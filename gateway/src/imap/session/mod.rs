@@ -23,6 +23,7 @@ mod idle;
 mod io;
 mod mailboxes;
 mod messages;
+mod recent;
 mod search;
 pub(crate) mod selected;
 mod starttls;

@@ -191,9 +191,9 @@ fn eval(k: &SearchKey, c: &Ctx<'_>) -> bool {
         Unflagged => !m.has("\\Flagged"),
         Seen => m.has("\\Seen"),
         Unseen => !m.has("\\Seen"),
-        // No session-recent messages: \Recent is never set.
-        New | Recent => false,
-        Old => true,
+        Recent => m.recent,
+        New => m.recent && !m.has("\\Seen"),
+        Old => !m.recent,
         Keyword(f) => m.has(&f.to_string()),
         Unkeyword(f) => !m.has(&f.to_string()),
         Larger(n) => m.size > i64::from(*n),

@@ -31,6 +31,8 @@ pub(crate) struct Msg {
     pub flags: Vec<String>,
     pub internal_date: i64,
     pub modseq: i64,
+    /// `\Recent` in this session (claimed through [`super::recent`]).
+    pub recent: bool,
 }
 
 impl From<ItemInfo> for Msg {
@@ -41,6 +43,7 @@ impl From<ItemInfo> for Msg {
             flags: normalize_flags(i.flags),
             internal_date: i.internal_date,
             modseq: i.modseq,
+            recent: false,
         }
     }
 }
@@ -51,7 +54,11 @@ impl Msg {
     }
 
     pub fn imap_flags(&self) -> Vec<Flag> {
-        self.flags.iter().map(|f| Flag::parse(f)).collect()
+        let mut flags: Vec<Flag> = self.flags.iter().map(|f| Flag::parse(f)).collect();
+        if self.recent {
+            flags.push(Flag::Recent);
+        }
+        flags
     }
 }
 
@@ -138,6 +145,35 @@ impl Selected {
             vanished: false,
             keywords: BTreeSet::new(),
         })
+    }
+
+    /// Messages recent in this session.
+    pub fn recent_count(&self) -> u32 {
+        self.msgs.iter().filter(|m| m.recent).count() as u32
+    }
+
+    /// Claims the messages no session has seen yet as recent here (not in
+    /// a read-only EXAMINE); `true` when some were. A failed claim leaves
+    /// them unclaimed: \Recent is advisory, selecting goes on.
+    pub async fn claim_recent(&mut self, store: &StoreSession) -> bool {
+        let top = self.max_uid();
+        if self.read_only || top == 0 {
+            return false;
+        }
+        match super::recent::claim(store, self.folder, top).await {
+            Ok(before) => {
+                let mut any = false;
+                for m in self.msgs.iter_mut().filter(|m| m.uid > before) {
+                    m.recent = true;
+                    any = true;
+                }
+                any
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot claim recent messages");
+                false
+            }
+        }
     }
 
     /// The keywords on cached messages that were not announced yet.
@@ -308,7 +344,9 @@ impl Selected {
                         continue;
                     }
                     self.highest_modseq = self.highest_modseq.max(msg.modseq);
+                    let recent = old.recent;
                     *old = msg;
+                    old.recent = recent;
                     if report {
                         reports.push(i);
                     }
@@ -333,6 +371,9 @@ impl Selected {
         }
         if self.msgs.len() != before {
             Data::Exists(self.exists()).serialize(out);
+            if self.claim_recent(store).await {
+                Data::Recent(self.recent_count()).serialize(out);
+            }
         }
         Ok(())
     }
@@ -512,6 +553,7 @@ mod tests {
                     flags: vec![],
                     internal_date: 0,
                     modseq: 1,
+                    recent: false,
                 })
                 .collect(),
             highest_modseq: 1,
