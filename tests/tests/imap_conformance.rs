@@ -424,3 +424,42 @@ print('PASS')
 "#,
     );
 }
+
+/// Bug 2, the FETCH boundary: another session's flag change is reported
+/// after a FETCH by sequence number, while its expunge waits for a command
+/// that may carry EXPUNGE (RFC 3501 §7.4.1).
+#[test]
+fn fetch_reports_flag_changes_and_holds_expunges_back() {
+    let stack = stack();
+    both(
+        &stack,
+        r#"
+import time
+box = PREFIX + 'fb'
+A = conn()
+ok(A.create(box))
+for i in range(3):
+    ok(A.append(box, None, None, msg(i)))
+ok(A.select(box))
+B = conn()
+ok(B.select(box))
+ok(A.store('1', '+FLAGS', '(\\Flagged)'))
+time.sleep(1)
+B.untagged_responses.clear()
+d = ok(B.fetch('3', '(FLAGS)'))
+assert any(x.startswith(b'1 (') and b'\\Flagged' in x for x in d if x), d
+ok(A.store('2', '+FLAGS', '(\\Deleted)'))
+ok(A.expunge())
+time.sleep(1)
+B.untagged_responses.clear()
+d = ok(B.fetch('3', '(FLAGS)'))
+assert 'EXPUNGE' not in B.untagged_responses, B.untagged_responses
+d = ok(B.search(None, 'ALL'))
+assert 'EXPUNGE' not in B.untagged_responses and d[0].split() == [b'1', b'2', b'3'], (d, B.untagged_responses)
+ok(B.noop())
+assert B.untagged_responses.get('EXPUNGE') == [b'2'], B.untagged_responses
+assert ok(B.search(None, 'ALL'))[0].split() == [b'1', b'2']
+print('PASS')
+"#,
+    );
+}

@@ -435,8 +435,13 @@ impl Session {
             Command::Idle => return self.idle(tag).await,
             other => self.dispatch(other).await,
         };
-        if updates_ok && self.selected.is_some() {
-            if let Err(Fail::Store(ClientError::Session)) = self.updates(forced).await {
+        if self.selected.is_some() {
+            // After FETCH, STORE or SEARCH by sequence number, other
+            // sessions' flag changes and new messages are reported, their
+            // expunges wait for the next command that may carry them.
+            if let Err(Fail::Store(ClientError::Session)) =
+                self.updates_with(forced, updates_ok).await
+            {
                 return Ok(self.session_lost());
             }
         }
@@ -492,6 +497,12 @@ impl Session {
     /// Sends pending updates of the selected mailbox: always when `force`
     /// (NOOP, CHECK, IDLE), else only when the watcher saw newer changes.
     async fn updates(&mut self, force: bool) -> Result<(), Fail> {
+        self.updates_with(force, true).await
+    }
+
+    /// As [`Session::updates`]; `expunges`: EXPUNGE replies may be sent now
+    /// (else they are held back, RFC 3501 §7.4.1).
+    async fn updates_with(&mut self, force: bool, expunges: bool) -> Result<(), Fail> {
         let force = force || std::mem::take(&mut self.force_refresh);
         if self.watch.as_ref().is_some_and(|w| w.is_closed()) {
             // The watcher's store session ended (its owner logged out).
@@ -504,11 +515,12 @@ impl Session {
             .watch
             .as_ref()
             .is_some_and(|w| w.latest() > sel.seen_change);
-        if !(force || hinted) {
+        let held_back = expunges && !sel.pending_expunge.is_empty();
+        if !(force || hinted || held_back) {
             return Ok(());
         }
         match sel
-            .refresh(&auth.store, self.condstore, &mut self.io.out)
+            .refresh(&auth.store, self.condstore, expunges, &mut self.io.out)
             .await
         {
             Ok(()) => Ok(()),

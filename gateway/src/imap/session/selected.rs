@@ -94,6 +94,9 @@ pub(crate) struct Selected {
     /// Keywords announced in FLAGS / PERMANENTFLAGS so far: a client must
     /// hear of a keyword there before it sees it on a message.
     pub keywords: BTreeSet<String>,
+    /// UIDs another session expunged, not yet announced: a FETCH, STORE or
+    /// SEARCH by sequence number may not be answered with EXPUNGE.
+    pub pending_expunge: BTreeSet<u32>,
 }
 
 impl Selected {
@@ -144,6 +147,7 @@ impl Selected {
             seen_change: info.highest_modseq,
             vanished: false,
             keywords: BTreeSet::new(),
+            pending_expunge: BTreeSet::new(),
         })
     }
 
@@ -264,11 +268,14 @@ impl Selected {
     /// Applies changes of the store from `seen_change` on, writing the
     /// untagged EXPUNGE / FETCH / EXISTS replies they cause to `out`.
     /// Idempotent: a change this session already applied (its own STORE,
-    /// EXPUNGE, ...) produces no reply.
+    /// EXPUNGE, ...) produces no reply. Without `expunges`, removed
+    /// messages stay (in [`Selected::pending_expunge`]) until a later call
+    /// with it.
     pub async fn refresh(
         &mut self,
         store: &StoreSession,
         condstore: bool,
+        expunges: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), ClientError> {
         let mut deleted = BTreeSet::new();
@@ -309,7 +316,11 @@ impl Selected {
                 break;
             }
         }
-        self.expunge_uids(deleted.iter().copied(), out);
+        self.pending_expunge.extend(deleted);
+        if expunges {
+            let gone = std::mem::take(&mut self.pending_expunge);
+            self.expunge_uids(gone.into_iter(), out);
+        }
         let touched: Vec<u32> = touched
             .into_iter()
             .filter(|u| self.index_of(*u).is_some())
@@ -560,6 +571,7 @@ mod tests {
             seen_change: 1,
             vanished: false,
             keywords: BTreeSet::new(),
+            pending_expunge: BTreeSet::new(),
         }
     }
 
