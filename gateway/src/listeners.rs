@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use kc_configs::service::{BindError, Listeners};
 use kc_configs::Config;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -71,28 +72,26 @@ pub const OPTIONS: [(&str, Service, bool); 4] = [
     ("pop3s_listen", Service::Pop3, true),
 ];
 
-/// Binds every configured listener of the given services (must run inside
-/// the tokio runtime, before privileges are dropped).
-pub fn bind(cfg: &Config, services: &[Service]) -> anyhow::Result<Vec<Listener>> {
+/// Binds every configured listener of the given services through the
+/// daemon skeleton's [`Listeners`] (inside the tokio runtime, before
+/// privileges are dropped).
+pub fn bind(
+    cfg: &Config,
+    services: &[Service],
+    listeners: &mut Listeners,
+) -> Result<Vec<Listener>, BindError> {
     let mut out = Vec::new();
     for (option, service, implicit_tls) in OPTIONS {
         if !services.contains(&service) {
             continue;
         }
-        for addr in cfg.listen(option) {
-            let socks = addr
-                .bind_tcp()
-                .map_err(|e| anyhow::anyhow!("{option} = {addr}: cannot listen: {e}"))?;
-            for s in socks {
-                let socket = TcpListener::from_std(s)
-                    .map_err(|e| anyhow::anyhow!("{option} = {addr}: {e}"))?;
-                out.push(Listener {
-                    service,
-                    implicit_tls,
-                    option,
-                    socket,
-                });
-            }
+        for socket in listeners.tcp_option(cfg, option)? {
+            out.push(Listener {
+                service,
+                implicit_tls,
+                option,
+                socket,
+            });
         }
     }
     Ok(out)

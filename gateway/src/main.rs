@@ -14,7 +14,7 @@ use anyhow::Context as _;
 use arc_swap::ArcSwap;
 use clap::Parser;
 use kc_certs::tls::{ClientAuth, ClientTls, ReloadingServerConfig, ServerTls};
-use kc_configs::service::{self, StandardArgs};
+use kc_configs::service::{self, Daemon, ServiceError, Signals, StandardArgs, Startup};
 use kc_configs::{schemas, Config};
 use kc_gateway::context::{system_hostname, GatewayContext, Settings};
 use kc_gateway::listeners::{self, Service, Tracker};
@@ -35,50 +35,12 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let schema = schemas::gateway();
-    cli.std.handle_check_config(schema);
     kc_certs::tls::install_crypto_provider();
-    let cfg = match cli.std.load(schema) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("kc-gateway: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    if !cli.std.foreground {
-        if let Err(e) = service::daemonize() {
-            eprintln!("kc-gateway: cannot daemonize: {e}");
-            return ExitCode::FAILURE;
-        }
-    }
-    let _pid = match cfg.path("pid_file") {
-        Some(p) if !cli.std.foreground => match service::write_pid_file(&p) {
-            Ok(f) => Some(f),
-            Err(e) => {
-                eprintln!("kc-gateway: pid file {}: {e}", p.display());
-                return ExitCode::FAILURE;
-            }
-        },
-        _ => None,
-    };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("kc-gateway: cannot start runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run(cfg)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            error!("{e:#}");
-            eprintln!("kc-gateway: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    service::run::<Gateway>(Daemon {
+        schema: schemas::gateway(),
+        args: cli.std,
+        drain_limit: DRAIN_LIMIT,
+    })
 }
 
 /// TLS towards the node for an https `server_socket`: the node's CA from
@@ -162,104 +124,99 @@ fn server_tls(cfg: &Config) -> anyhow::Result<Option<Arc<ReloadingServerConfig>>
     }
 }
 
-async fn run(cfg: Config) -> anyhow::Result<()> {
-    let log = service::init_logging(&cfg, "gateway");
-    let signals = service::signals();
-    let client = StoreClient::new(ClientConfig {
-        server_socket: cfg.str("server_socket").to_owned(),
-        tls: node_tls(&cfg)?,
-        timeout: STORE_TIMEOUT,
-    })
-    .context("server_socket")?;
-    let tls = server_tls(&cfg)?;
-    let trusted_edges =
-        kc_gateway::net::parse_ranges(cfg.str("trusted_edge_addresses")).map_err(|bad| {
-            anyhow::anyhow!("trusted_edge_addresses: not an address or CIDR range: {bad:?}")
-        })?;
-    let hostname = cfg
-        .opt_str("server_hostname")
-        .map(str::to_owned)
-        .unwrap_or_else(system_hostname);
-    let bound = listeners::bind(&cfg, &[Service::Imap, Service::Pop3])?;
-    service::drop_privileges(&cfg).context("run_as_user/run_as_group")?;
-    let ctx = Arc::new(GatewayContext {
-        client,
-        tls,
-        settings: ArcSwap::from_pointee(Settings::from_config(&cfg)),
-        trusted_edges,
-        hostname,
-        shutdown: signals.shutdown(),
-        pop3_locks: Default::default(),
-    });
-    info!(
-        server_socket = cfg.str("server_socket"),
-        tls = ctx.tls.is_some(),
-        "kc-gateway starting"
-    );
-    let tracker = Arc::new(Tracker::default());
-    let mut accept_tasks = Vec::new();
-    for l in bound {
-        accept_tasks.push(tokio::spawn(listeners::serve(
-            l,
-            ctx.clone(),
-            tracker.clone(),
-        )));
-    }
-    let mut hup = signals.subscribe_hup();
-    let mut shutdown = signals.shutdown();
-    let mut current = cfg;
-    loop {
-        tokio::select! {
-            r = hup.recv() => {
-                if r.is_err() {
-                    continue;
-                }
-                current = reload(current, &ctx, &log);
-            }
-            _ = shutdown.wait_for(|v| *v) => break,
-        }
-    }
-    info!(open = tracker.live(), "shutting down");
-    for t in accept_tasks {
-        let _ = t.await;
-    }
-    if !service::drain(tracker.wait_idle(), DRAIN_LIMIT).await {
-        warn!(
-            open = tracker.live(),
-            "closing sessions that did not finish"
-        );
-    }
-    Ok(())
+/// The gateway with its bound listeners, then its accept tasks.
+struct Gateway {
+    ctx: Arc<GatewayContext>,
+    server_socket: String,
+    bound: Vec<listeners::Listener>,
+    tracker: Arc<Tracker>,
+    accept_tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
-/// SIGHUP: new settings, TLS material and log settings; the old stay on error.
-fn reload(cfg: Config, ctx: &GatewayContext, log: &service::LogGuard) -> Config {
-    if let Some(t) = &ctx.tls {
-        if let Err(e) = t.reload() {
-            error!("TLS reload failed, keeping the old certificate: {e}");
-        }
+impl service::Service for Gateway {
+    async fn start(s: &mut Startup) -> Result<Self, ServiceError> {
+        let cfg = &s.config;
+        let client = StoreClient::new(ClientConfig {
+            server_socket: cfg.str("server_socket").to_owned(),
+            tls: node_tls(cfg)?,
+            timeout: STORE_TIMEOUT,
+        })
+        .context("server_socket")?;
+        let tls = server_tls(cfg)?;
+        let trusted_edges = kc_gateway::net::parse_ranges(cfg.str("trusted_edge_addresses"))
+            .map_err(|bad| {
+                anyhow::anyhow!("trusted_edge_addresses: not an address or CIDR range: {bad:?}")
+            })?;
+        let hostname = cfg
+            .opt_str("server_hostname")
+            .map(str::to_owned)
+            .unwrap_or_else(system_hostname);
+        let bound = listeners::bind(cfg, &[Service::Imap, Service::Pop3], &mut s.listeners)?;
+        let ctx = Arc::new(GatewayContext {
+            client,
+            tls,
+            settings: ArcSwap::from_pointee(Settings::from_config(cfg)),
+            trusted_edges,
+            hostname,
+            shutdown: s.signals.shutdown(),
+            pop3_locks: Default::default(),
+        });
+        Ok(Gateway {
+            ctx,
+            server_socket: cfg.str("server_socket").to_owned(),
+            bound,
+            tracker: Arc::new(Tracker::default()),
+            accept_tasks: Vec::new(),
+        })
     }
-    match cfg.reload() {
-        Ok(new) => {
-            for name in cfg.restart_required(&new) {
-                warn!("{name} changed: takes effect after a restart");
+
+    async fn serve(&mut self, _signals: &Signals) -> Result<(), ServiceError> {
+        info!(
+            server_socket = %self.server_socket,
+            tls = self.ctx.tls.is_some(),
+            "kc-gateway starting"
+        );
+        for l in self.bound.drain(..) {
+            self.accept_tasks.push(tokio::spawn(listeners::serve(
+                l,
+                self.ctx.clone(),
+                self.tracker.clone(),
+            )));
+        }
+        Ok(())
+    }
+
+    /// SIGHUP: the TLS material always, the settings when the file could
+    /// be read again; the old stay on error.
+    fn reload(&mut self, reloaded: Option<&Config>) {
+        if let Some(t) = &self.ctx.tls {
+            if let Err(e) = t.reload() {
+                error!("TLS reload failed, keeping the old certificate: {e}");
             }
-            if let Err(e) = log.reload(&new) {
-                error!("cannot apply log settings: {e}");
-            }
-            let settings = Settings::from_config(&new);
-            if *ctx.settings.load_full() != settings {
+        }
+        if let Some(new) = reloaded {
+            let settings = Settings::from_config(new);
+            if *self.ctx.settings.load_full() != settings {
                 info!("settings reloaded");
             }
-            ctx.settings.store(Arc::new(settings));
-            new
+            self.ctx.settings.store(Arc::new(settings));
         }
-        Err(e) => {
-            error!("cannot reload configuration: {e}");
-            if let Err(e) = log.reopen() {
-                error!("cannot reopen log: {e}");
-            }
-            cfg
+    }
+
+    async fn drain(&mut self) {
+        info!(open = self.tracker.live(), "shutting down");
+        for t in self.accept_tasks.drain(..) {
+            let _ = t.await;
+        }
+        self.tracker.wait_idle().await;
+    }
+
+    fn stop(self) {
+        if self.tracker.live() > 0 {
+            warn!(
+                open = self.tracker.live(),
+                "closing sessions that did not finish"
+            );
         }
     }
 }

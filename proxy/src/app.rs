@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use kc_configs::service::Signals;
 use pingora_core::apps::http_app::HttpServer;
 use pingora_core::connectors::ConnectorOptions;
 use pingora_core::listeners::tls::TlsSettings;
@@ -61,24 +62,25 @@ impl TlsAccept for Handshakes {
 }
 
 /// Re-reads certificates, reopens the access log and drops directory
-/// caches on SIGHUP.
+/// caches on SIGHUP (from the daemon skeleton's [`Signals`]).
 struct Reloader {
     shared: Arc<Shared>,
     sni: Option<Arc<SniResolver>>,
+    signals: Signals,
     on_hup: Option<Box<dyn Fn() + Send + Sync>>,
 }
 
 #[async_trait]
 impl BackgroundService for Reloader {
     async fn start(&self, mut shutdown: ShutdownWatch) {
-        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        else {
-            tracing::warn!("cannot install the SIGHUP handler; reloads are off");
-            return;
-        };
+        let mut hup = self.signals.subscribe_hup();
         loop {
             tokio::select! {
-                _ = hup.recv() => {}
+                r = hup.recv() => {
+                    if matches!(r, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
+                        return;
+                    }
+                }
                 _ = shutdown.changed() => return,
             }
             tracing::info!("SIGHUP: reloading certificates and reopening the access log");
@@ -99,11 +101,13 @@ impl BackgroundService for Reloader {
     }
 }
 
-/// Builds the pingora server. `on_hup` runs on SIGHUP after the built-in
-/// reloads (used to drop directory caches).
+/// Builds the pingora server. On every SIGHUP of `signals`, `on_hup` runs
+/// after the built-in reloads (used to re-read proxy.cfg's log settings and
+/// drop directory caches).
 pub fn build(
     settings: &Settings,
     shared: Arc<Shared>,
+    signals: Signals,
     on_hup: Option<Box<dyn Fn() + Send + Sync>>,
 ) -> Result<Server, AppError> {
     let conf = ServerConf {
@@ -257,6 +261,7 @@ pub fn build(
         Reloader {
             shared,
             sni,
+            signals,
             on_hup,
         },
     ));

@@ -1,18 +1,25 @@
 //! `kc-proxy`: the kc DMZ edge.
+//!
+//! Start-up follows the daemon skeleton (`kc_configs::service`) up to the
+//! server loop: `--check-config`, loading, the pid file, forking, logging
+//! and signals are the skeleton's. The loop is pingora's (`Server::run`),
+//! which binds the HTTP listeners itself inside its services; SIGTERM and
+//! SIGINT reach it through [`OnShutdownSignal`].
 
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Context};
 use arc_swap::ArcSwap;
 use clap::Parser;
-use kc_configs::service::{self, StandardArgs};
+use kc_configs::service::{self, Daemon, Prepared, Signals, StandardArgs};
 use kc_configs::{schemas, Config};
 use kc_proxy::access_log::AccessLog;
 use kc_proxy::directory::{refresh_loop, DirectoryHome, TableSource};
 use kc_proxy::resolve::Resolver;
 use kc_proxy::settings::Settings;
 use kc_proxy::state::{HomeLookup, Shared};
+use pingora_core::server::{RunArgs, ShutdownSignal, ShutdownSignalWatch};
 
 /// The kc edge proxy: TLS, /kopano and /zN routing, redirect rewriting.
 #[derive(Debug, Parser)]
@@ -35,82 +42,112 @@ fn load_directory(
         .map_err(|e| anyhow!("directory: {e}"))
 }
 
-fn run(args: Args) -> anyhow::Result<()> {
-    kc_certs::tls::install_crypto_provider();
+/// `--check-config`: the configuration's report and exit code; the TLS
+/// material it names is checked too, but a missing file on the machine
+/// running the check (say, a staging copy of the file) is reported, not
+/// fatal.
+fn check_config(args: &Args) -> ! {
+    if args.std.load(schemas::proxy()).is_ok() {
+        match settings(args) {
+            Ok(settings) => {
+                if let Err(e) = settings.certs.load() {
+                    eprintln!(
+                        "warning: TLS material: {e} (kc-proxy will not start until this is fixed)"
+                    );
+                }
+            }
+            Err(e) => {
+                eprintln!("kc-proxy: {e:#}");
+                std::process::exit(1);
+            }
+        }
+    }
+    service::check_config_and_exit(&args.std, schemas::proxy());
+}
+
+/// The checks of proxy.cfg beyond its schema, before forking so that the
+/// errors reach the terminal.
+fn settings(args: &Args) -> anyhow::Result<Settings> {
     let path = args.std.config_path(schemas::proxy());
     let cfg = args
         .std
         .load(schemas::proxy())
         .map_err(|e| anyhow!("{e}"))?;
-    let settings = Settings::from_config(&cfg).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    if args.std.check_config {
-        // The exit code speaks for the configuration itself; TLS material it names is
-        // checked too, but a missing file on the machine running the check (say, a
-        // staging copy of the file) is reported, not fatal.
-        if let Err(e) = settings.certs.load() {
-            eprintln!("warning: TLS material: {e} (kc-proxy will not start until this is fixed)");
-        }
-        service::check_config_and_exit(&args.std, schemas::proxy());
+    Settings::from_config(&cfg).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+/// `--lookup USER`: the user's home node and its URLs, then exit.
+fn lookup(user: &str, settings: &Settings, cfg_path: &std::path::Path) -> anyhow::Result<()> {
+    let dir_rt = directory_runtime()?;
+    let path = settings.ldap_config.as_ref().ok_or_else(|| {
+        anyhow!(
+            "--lookup needs ldap_config (and node_source ldap or both) in {}",
+            cfg_path.display()
+        )
+    })?;
+    let dir = load_directory(&dir_rt, path)?;
+    let report = dir_rt
+        .block_on(kc_directory::lookup_report(&dir, user))
+        .map_err(|e| anyhow!("{user}: {e}"))?;
+    print!("{report}");
+    let servers = dir_rt.block_on(dir.servers()).unwrap_or_default();
+    let table = table_source(settings).build(&servers);
+    let home = dir_rt
+        .block_on(dir.user(user))
+        .ok()
+        .and_then(|u| u.home_server);
+    if let Some(node) = home.as_deref().and_then(|h| table.by_name(h)) {
+        let public = settings
+            .edge
+            .public_url
+            .as_ref()
+            .map_or_else(|| "https://<edge>".to_string(), |o| o.to_url());
+        println!("edge route:    {}/{}/", public, node.key);
+        println!("edge upstream: {}", node.soap.origin().to_url());
     }
-    let _pid = if args.lookup.is_none() && !args.std.foreground {
-        // Fork before any thread exists.
-        service::daemonize().context("daemonize")?;
-        match cfg.path("pid_file") {
-            Some(p) => Some(
-                service::write_pid_file(&p).with_context(|| format!("pid file {}", p.display()))?,
-            ),
-            None => None,
-        }
-    } else {
-        None
-    };
-    let dir_rt = tokio::runtime::Builder::new_multi_thread()
+    Ok(())
+}
+
+fn table_source(settings: &Settings) -> TableSource {
+    TableSource {
+        static_nodes: settings.static_nodes.clone(),
+        default_node: settings.default_node.clone(),
+        prefer_tls: settings.upstream_ca_file.is_some(),
+    }
+}
+
+/// The runtime of the directory (start-up reads, the refresh loop) and of
+/// the skeleton's signal handling; pingora's services have their own.
+fn directory_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("kc-proxy-dir")
         .enable_all()
         .build()
-        .context("directory runtime")?;
-    if let Some(user) = &args.lookup {
-        let path = settings.ldap_config.as_ref().ok_or_else(|| {
-            anyhow!(
-                "--lookup needs ldap_config (and node_source ldap or both) in {}",
-                path.display()
-            )
-        })?;
-        let dir = load_directory(&dir_rt, path)?;
-        let report = dir_rt
-            .block_on(kc_directory::lookup_report(&dir, user))
-            .map_err(|e| anyhow!("{user}: {e}"))?;
-        print!("{report}");
-        let servers = dir_rt.block_on(dir.servers()).unwrap_or_default();
-        let source = TableSource {
-            static_nodes: settings.static_nodes.clone(),
-            default_node: settings.default_node.clone(),
-            prefer_tls: settings.upstream_ca_file.is_some(),
-        };
-        let table = source.build(&servers);
-        let home = dir_rt
-            .block_on(dir.user(user))
-            .ok()
-            .and_then(|u| u.home_server);
-        if let Some(node) = home.as_deref().and_then(|h| table.by_name(h)) {
-            let public = settings
-                .edge
-                .public_url
-                .as_ref()
-                .map_or_else(|| "https://<edge>".to_string(), |o| o.to_url());
-            println!("edge route:    {}/{}/", public, node.key);
-            println!("edge upstream: {}", node.soap.origin().to_url());
-        }
-        return Ok(());
-    }
-    let _log = service::init_logging(&cfg, "proxy");
+        .context("directory runtime")
+}
 
-    let source = TableSource {
-        static_nodes: settings.static_nodes.clone(),
-        default_node: settings.default_node.clone(),
-        prefer_tls: settings.upstream_ca_file.is_some(),
-    };
+/// pingora's shutdown trigger from the skeleton's signals: SIGTERM and
+/// SIGINT both shut down gracefully, bounded by `shutdown_timeout`.
+struct OnShutdownSignal(Signals);
+
+#[async_trait::async_trait]
+impl ShutdownSignalWatch for OnShutdownSignal {
+    async fn recv(&self) -> ShutdownSignal {
+        self.0.wait_shutdown().await;
+        ShutdownSignal::GracefulTerminate
+    }
+}
+
+/// Runs the edge after the skeleton's [`service::prepare`]: logging and
+/// signals from the skeleton, then pingora's server loop until SIGTERM.
+fn serve(settings: Settings, prepared: Prepared) -> anyhow::Result<()> {
+    let cfg = prepared.config;
+    let dir_rt = directory_runtime()?;
+    let log = service::init_logging(&cfg, "proxy");
+    let signals = dir_rt.block_on(async { service::signals() });
+
+    let source = table_source(&settings);
     let (directory, servers) = match &settings.ldap_config {
         Some(path) => {
             let dir = load_directory(&dir_rt, path)?;
@@ -141,33 +178,76 @@ fn run(args: Args) -> anyhow::Result<()> {
         metrics: kc_proxy::app::metrics()?,
         access_log,
     });
-    let on_hup: Option<Box<dyn Fn() + Send + Sync>> = directory
-        .clone()
-        .map(|d| Box::new(move || d.invalidate()) as Box<dyn Fn() + Send + Sync>);
+    // SIGHUP: proxy.cfg's log settings, then the directory caches.
+    let current = Mutex::new(cfg);
+    let invalidate = directory.clone();
+    let on_hup: Box<dyn Fn() + Send + Sync> = Box::new(move || {
+        let mut cfg = current.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(new) = service::reload_config(&cfg, &log) {
+            *cfg = new;
+        }
+        if let Some(d) = &invalidate {
+            d.invalidate();
+        }
+    });
     if let Some(dir) = directory {
-        let (_tx, rx) = tokio::sync::watch::channel(false);
-        // The sender is leaked with the runtime: the loop runs for the process lifetime.
-        std::mem::forget(_tx);
         dir_rt.spawn(refresh_loop(
             dir,
             source,
             shared.clone(),
             settings.directory_refresh,
-            rx,
+            signals.shutdown(),
         ));
     }
-    let server = kc_proxy::app::build(&settings, shared, on_hup).map_err(|e| anyhow!("{e}"))?;
+    let server = kc_proxy::app::build(&settings, shared, signals.clone(), Some(on_hup))
+        .map_err(|e| anyhow!("{e}"))?;
     tracing::info!("kc-proxy {} starting", env!("CARGO_PKG_VERSION"));
-    // The directory runtime must outlive the server; run_forever exits the process.
-    std::mem::forget(dir_rt);
-    server.run_forever();
+    server.run(RunArgs {
+        shutdown_signal: Box::new(OnShutdownSignal(signals)),
+    });
+    tracing::info!("kc-proxy stopped");
+    dir_rt.shutdown_background();
+    drop(prepared.pid_file);
+    Ok(())
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match run(args) {
+    kc_certs::tls::install_crypto_provider();
+    if args.std.check_config {
+        check_config(&args);
+    }
+    let settings = match settings(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("kc-proxy: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(user) = &args.lookup {
+        let path = args.std.config_path(schemas::proxy());
+        return match lookup(user, &settings, &path) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("kc-proxy: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let daemon = Daemon {
+        schema: schemas::proxy(),
+        args: args.std.clone(),
+        drain_limit: settings.shutdown_grace,
+    };
+    // Forks unless -F, before any thread exists; writes pid_file.
+    let prepared = match service::prepare(&daemon) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    match serve(settings, prepared) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            tracing::error!("{e:#}");
             eprintln!("kc-proxy: {e:#}");
             ExitCode::FAILURE
         }

@@ -1,13 +1,11 @@
 //! Builds a running node from server.cfg: storage, user plugin, TLS, and the
-//! listeners. Kept out of `main` so tests and the binary share it.
+//! listeners, for the daemon skeleton's start phase (`bin/kc-server.rs`).
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use kc_configs::service::{BindError, Listeners};
 use kc_configs::{schemas, Config, ListenAddr};
 use rustls_pki_types::CertificateDer;
-use tokio::net::{TcpListener, UnixListener};
 use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn};
 
@@ -35,11 +33,8 @@ pub enum StartupError {
     Plugin(String),
     #[error("TLS: {0}")]
     Tls(String),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Bind(#[from] BindError),
 }
 
 /// `sslkeys_path` through kc-certs; a broken directory or certificate trusts nothing.
@@ -222,76 +217,31 @@ fn tls_acceptor(cfg: &Config) -> Result<Option<TlsAcceptor>, StartupError> {
     Ok(Some(TlsAcceptor::from(config)))
 }
 
-async fn bind_tcp(a: &ListenAddr) -> Result<Vec<TcpListener>, StartupError> {
-    let addrs = a.to_socket_addrs().map_err(|source| StartupError::Bind {
-        addr: format!("{a:?}"),
-        source,
-    })?;
+/// Bind every configured listener (`server_listen`, `server_listen_tls`,
+/// and the `server_pipe_name` socket) through the daemon skeleton, which
+/// removes the unix sockets at exit.
+pub fn bind_listeners(cfg: &Config, bind: &mut Listeners) -> Result<Vec<Listener>, StartupError> {
     let mut out = vec![];
-    for addr in addrs {
-        let l = TcpListener::bind(addr)
-            .await
-            .map_err(|source| StartupError::Bind {
-                addr: addr.to_string(),
-                source,
-            })?;
-        out.push(l);
-    }
-    Ok(out)
-}
-
-/// Bind a unix socket, replacing a stale socket file, world-connectable
-/// (clients are told apart by their peer credentials, as in KC).
-pub fn bind_unix(path: &Path) -> Result<UnixListener, StartupError> {
-    let err = |source| StartupError::Bind {
-        addr: path.display().to_string(),
-        source,
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
-    }
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()) => {
-            std::fs::remove_file(path).map_err(err)?;
-        }
-        Ok(_) => {
-            return Err(err(std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "exists and is not a socket",
-            )))
-        }
-        Err(_) => {}
-    }
-    let l = UnixListener::bind(path).map_err(err)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666)).map_err(err)?;
-    Ok(l)
-}
-
-/// Bind every configured listener. Returns them with the unix socket paths to
-/// remove at exit.
-pub async fn bind_listeners(cfg: &Config) -> Result<(Vec<Listener>, Vec<PathBuf>), StartupError> {
-    let mut out = vec![];
-    let mut sockets = vec![];
     for a in cfg.listen("server_listen") {
         match &a {
             ListenAddr::Unix(p) => {
-                out.push(Listener::Unix(bind_unix(p)?, p.clone()));
-                sockets.push(p.clone());
+                out.push(Listener::Unix(
+                    bind.unix("server_listen", p, 0o666)?,
+                    p.clone(),
+                ));
             }
-            ListenAddr::Tcp { iface: Some(i), .. } => {
-                warn!(iface = %i, "binding to an interface is not supported; listening on the address only");
-                out.extend(bind_tcp(&a).await?.into_iter().map(Listener::Tcp));
-            }
-            ListenAddr::Tcp { .. } => {
-                out.extend(bind_tcp(&a).await?.into_iter().map(Listener::Tcp))
-            }
+            ListenAddr::Tcp { .. } => out.extend(
+                bind.tcp("server_listen", &a)?
+                    .into_iter()
+                    .map(Listener::Tcp),
+            ),
         }
     }
     let tls = cfg.listen("server_listen_tls");
     if !tls.is_empty() {
         if let Some(acceptor) = tls_acceptor(cfg)? {
             for a in &tls {
-                for l in bind_tcp(a).await? {
+                for l in bind.tcp("server_listen_tls", a)? {
                     out.push(Listener::Tls(l, acceptor.clone()));
                 }
             }
@@ -299,11 +249,12 @@ pub async fn bind_listeners(cfg: &Config) -> Result<(Vec<Listener>, Vec<PathBuf>
     }
     if cfg.bool("server_pipe_enabled") {
         if let Some(p) = cfg.path("server_pipe_name") {
-            out.push(Listener::Unix(bind_unix(&p)?, p.clone()));
-            sockets.push(p);
+            // World-connectable: clients are told apart by their peer
+            // credentials, as in KC.
+            out.push(Listener::Unix(bind.unix("server_pipe_name", &p, 0o666)?, p));
         }
     }
-    Ok((out, sockets))
+    Ok(out)
 }
 
 /// LMTP delivery settings from server.cfg: the greeting names this node,
@@ -321,22 +272,23 @@ pub fn lmtp_config(cfg: &Config, node: &Node) -> crate::lmtp::LmtpConfig {
 }
 
 /// Bind every `lmtp_listen` entry (before privileges are dropped, since the
-/// unix socket's directory may be root's). Returns the unix socket paths to
-/// remove at exit.
+/// unix socket's directory may be root's); unix sockets are removed at exit.
 pub fn bind_lmtp(
     cfg: &Config,
-) -> Result<(Vec<crate::lmtp::LmtpListener>, Vec<PathBuf>), StartupError> {
+    bind: &mut Listeners,
+) -> Result<Vec<crate::lmtp::LmtpListener>, StartupError> {
     let mut out = vec![];
-    let mut sockets = vec![];
     for a in cfg.listen("lmtp_listen") {
-        let ls = crate::lmtp::LmtpListener::bind(&a).map_err(|source| StartupError::Bind {
-            addr: format!("lmtp_listen {a}"),
-            source,
+        let ls = crate::lmtp::LmtpListener::bind(&a).map_err(|source| {
+            StartupError::Bind(BindError {
+                what: format!("lmtp_listen = {a}"),
+                source,
+            })
         })?;
         if let ListenAddr::Unix(p) = &a {
-            sockets.push(p.clone());
+            bind.remove_at_exit(p.clone());
         }
         out.extend(ls);
     }
-    Ok((out, sockets))
+    Ok(out)
 }

@@ -70,6 +70,6 @@ pub(super) const fn pid_file(default: &'static str) -> OptionSpec {
         "pid_file",
         default,
         Path,
-        "File that receives the process id when running as a daemon",
+        "File that receives the process id (also with -F); a running copy named in it stops a second start; empty = none",
     )
 }

@@ -1,11 +1,9 @@
-//! Classic Unix daemon steps: fork into the background, pid file, and
-//! switching to `run_as_user` / `run_as_group`.
+//! Classic Unix daemon steps: fork into the background and switch to
+//! `run_as_user` / `run_as_group`.
 
 use std::ffi::CString;
 use std::fs::OpenOptions;
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::io;
 
 use crate::config::Config;
 
@@ -52,46 +50,6 @@ fn fork_and_leave_parent() -> io::Result<()> {
         // SAFETY: `_exit` skips atexit handlers and destructors that belong to the child now.
         _ => unsafe { libc::_exit(0) },
     }
-}
-
-/// A written pid file; removed again when dropped (if it still names us).
-#[derive(Debug)]
-pub struct PidFile {
-    path: PathBuf,
-    pid: u32,
-}
-
-impl PidFile {
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for PidFile {
-    fn drop(&mut self) {
-        let ours = std::fs::read_to_string(&self.path)
-            .map(|s| s.trim() == self.pid.to_string())
-            .unwrap_or(false);
-        if ours {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
-}
-
-/// Writes this process's id to `path` (mode 0644, replacing an old file).
-pub fn write_pid_file(path: &Path) -> io::Result<PidFile> {
-    let pid = std::process::id();
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o644)
-        .open(path)?;
-    writeln!(f, "{pid}")?;
-    Ok(PidFile {
-        path: path.to_path_buf(),
-        pid,
-    })
 }
 
 fn not_found(what: &str, name: &str) -> io::Error {
