@@ -29,8 +29,8 @@ fn rate(n: usize, d: Duration) -> f64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let ldapsearch = require_tool("/usr/bin/ldapsearch", "ldap-utils");
-    let slapd = Slapd::start(false);
+    let ldapsearch = kc_tests::require_tool("ldapsearch");
+    let slapd = Slapd::start(false, &data_ldif());
     let uri = slapd.uri();
     println!("slapd: {uri} (mdb, test data from directory/testdata/directory.ldif)");
 

@@ -31,7 +31,7 @@ async fn directory(settings: kc_directory::LdapSettings) -> Directory {
 
 #[tokio::test]
 async fn failover_from_closed_port() {
-    let slapd = Slapd::start(false);
+    let slapd = Slapd::start(false, &data_ldif());
     let closed = format!("ldap://127.0.0.1:{}/", free_port());
     let dir = directory(ldap_settings(vec![closed, slapd.uri()])).await;
     assert_eq!(
@@ -53,7 +53,7 @@ async fn failover_from_closed_port() {
 
 #[tokio::test]
 async fn failover_from_silent_server() {
-    let slapd = Slapd::start(false);
+    let slapd = Slapd::start(false, &data_ldif());
     // Accepts TCP connections (kernel backlog) but never says a word.
     let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
     let silent_uri = format!(
@@ -84,7 +84,7 @@ async fn all_servers_down_is_unavailable() {
 
 #[tokio::test]
 async fn starttls_with_our_ca() {
-    let slapd = Slapd::start(true);
+    let slapd = Slapd::start(true, &data_ldif());
     let pki = slapd.pki.as_ref().expect("pki");
     let settings = kc_directory::LdapSettings {
         starttls: true,
@@ -116,7 +116,7 @@ async fn starttls_with_our_ca() {
 
 #[tokio::test]
 async fn ldaps_with_our_ca() {
-    let slapd = Slapd::start(true);
+    let slapd = Slapd::start(true, &data_ldif());
     let pki = slapd.pki.as_ref().expect("pki");
     let settings = kc_directory::LdapSettings {
         tls: Some(tls_config(&pki.ca_file)),
@@ -129,9 +129,9 @@ async fn ldaps_with_our_ca() {
 
 #[tokio::test]
 async fn ldaps_with_another_ca_is_refused() {
-    let slapd = Slapd::start(true);
+    let slapd = Slapd::start(true, &data_ldif());
     let other = tempfile::tempdir().expect("tempdir");
-    let other_pki = make_pki(other.path());
+    let other_pki = Pki::new(other.path());
     let settings = kc_directory::LdapSettings {
         tls: Some(tls_config(&other_pki.ca_file)),
         ..ldap_settings(vec![slapd.ldaps_uri()])
@@ -145,7 +145,7 @@ async fn ldaps_with_another_ca_is_refused() {
 
 #[tokio::test]
 async fn reconnects_after_restart() {
-    let mut slapd = Slapd::start(false);
+    let mut slapd = Slapd::start(false, &data_ldif());
     let dir = directory(ldap_settings(vec![slapd.uri()])).await;
     assert!(dir.user("alice").await.is_ok());
     assert!(dir.authenticate("alice", "alice-secret").await.is_ok());
@@ -169,7 +169,7 @@ async fn reconnects_after_restart() {
 
 #[tokio::test]
 async fn password_compare_method() {
-    let slapd = Slapd::start(false);
+    let slapd = Slapd::start(false, &data_ldif());
     let dir = Directory::new(DirectorySettings {
         source: SourceSettings::Ldap(ldap_settings(vec![slapd.uri()])),
         mapping: test_mapping(),

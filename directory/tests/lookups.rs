@@ -235,7 +235,7 @@ async fn check_all_lookups(dir: &Directory) {
 
 #[tokio::test]
 async fn ldap_source_lookups() {
-    let slapd = Slapd::start(false);
+    let slapd = Slapd::start(false, &data_ldif());
     let dir = Directory::new(ldap_directory_settings(vec![slapd.uri()]))
         .await
         .expect("directory");
@@ -282,7 +282,7 @@ async fn check_single_flight(dir: &Directory) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ldap_single_flight_1000() {
-    let slapd = Slapd::start(false);
+    let slapd = Slapd::start(false, &data_ldif());
     let dir = Directory::new(ldap_directory_settings(vec![slapd.uri()]))
         .await
         .expect("directory");
@@ -301,7 +301,7 @@ async fn ldif_single_flight_1000() {
 #[tokio::test]
 async fn ldif_source_from_ldap_cfg() {
     let cfg = kc_configs::Config::load(
-        &crate_dir().join("testdata/ldap.cfg"),
+        &data_ldif().with_file_name("ldap.cfg"),
         kc_configs::schemas::ldap(),
     )
     .expect("testdata/ldap.cfg");
@@ -312,7 +312,7 @@ async fn ldif_source_from_ldap_cfg() {
 /// An LDAP-mode ldap.cfg (ldaps with ldap_tls_ca_file) through kc-configs.
 #[tokio::test]
 async fn ldap_source_from_ldap_cfg() {
-    let slapd = Slapd::start(true);
+    let slapd = Slapd::start(true, &data_ldif());
     let pki = slapd.pki.as_ref().expect("pki");
     let text = format!(
         "ldap_uri = ldap://127.0.0.1:{closed}/ {ldaps}\n\
@@ -337,7 +337,7 @@ async fn ldap_source_from_ldap_cfg() {
 /// same data as schema/kopano.schema.
 #[tokio::test]
 async fn ldap_source_with_cn_config_schema() {
-    let slapd = Slapd::start_cn_config();
+    let slapd = Slapd::start_cn_config(&data_ldif());
     let dir = Directory::new(ldap_directory_settings(vec![slapd.uri()]))
         .await
         .expect("directory");
@@ -346,7 +346,7 @@ async fn ldap_source_with_cn_config_schema() {
 
 /// A missing slapd (or any required tool) fails the test loudly; it never skips.
 #[test]
-#[should_panic(expected = "required tool /nonexistent/slapd is missing")]
+#[should_panic(expected = "required tool '/nonexistent/slapd' is not installed")]
 fn missing_tool_fails_loudly() {
-    require_tool("/nonexistent/slapd", "slapd");
+    kc_tests::require_tool("/nonexistent/slapd");
 }

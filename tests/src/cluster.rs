@@ -1,21 +1,20 @@
-//! A small kc cluster for end-to-end tests: an LDIF directory with server
-//! entries and users, kc-server nodes on free loopback ports (SOAP, TLS,
-//! LMTP), and helpers to deliver with a real LMTP client (Python's
-//! `smtplib.LMTP`) and to read back through the store API.
+//! A small kc cluster for end-to-end tests: a directory with server
+//! entries and users (an LDIF file, or a private slapd loaded with it),
+//! kc-server nodes on free loopback ports (SOAP, TLS, LMTP), and helpers to
+//! deliver with a real LMTP client (Python's `smtplib.LMTP`) and to read
+//! back through the store API.
 //!
-//! Include it next to the server harness:
-//! ```ignore
-//! #[path = "../src/server_harness.rs"] mod server_harness;
-//! #[path = "../src/cluster.rs"] mod cluster;
-//! ```
-
-#![allow(dead_code)]
+//! [`Cluster::builder`] assembles it; [`ClusterBuilder::mail`] adds a
+//! kc-gateway per node and a kc-proxy edge in front
+//! ([`MailStack`](crate::mail_stack::MailStack)).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use crate::mail_stack::MailStack;
 use crate::server_harness::*;
+use crate::slapd::{Slapd, BIND_DN, BIND_PW};
 
 /// A user of the test directory: login, home node, hard quota in MB (0 = none).
 #[derive(Debug, Clone)]
@@ -85,28 +84,69 @@ pub fn node_address(index: usize) -> String {
     format!("127.0.0.{}", index + 1)
 }
 
-/// Running nodes over one LDIF directory; everything is removed on drop.
+/// Running nodes over one directory; everything is removed on drop.
 pub struct Cluster {
     pub base: PathBuf,
     pub pki: Pki,
     pub sslkeys: PathBuf,
+    /// The directory's LDIF (loaded into slapd when there is one).
     pub ldif: PathBuf,
+    /// The nodes' `user_plugin_config`.
     pub ldap_cfg: PathBuf,
     pub nodes: Vec<ServerProc>,
+    /// The private slapd serving the directory, with [`ClusterBuilder::slapd`].
+    pub slapd: Option<Slapd>,
     _tmp: tempfile::TempDir,
 }
 
-impl Cluster {
-    /// Start one kc-server per entry of `nodes` (name, extra server.cfg
-    /// lines), multi-server (`enable_distributed_kopano`) with the LDAP
-    /// plugin on the LDIF source.
-    pub fn start(nodes: &[(&str, &[&str])], users: &[UserSpec]) -> Cluster {
+/// Assembles a [`Cluster`]: nodes, users, and where the directory comes
+/// from. `Cluster::builder().node("z1", &[]).user(u).start()`.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterBuilder {
+    nodes: Vec<(String, Vec<String>)>,
+    users: Vec<UserSpec>,
+    slapd: bool,
+}
+
+impl ClusterBuilder {
+    /// A kc-server node named `name`; `extra` lines are added to its
+    /// server.cfg (later assignments win).
+    pub fn node(mut self, name: &str, extra: &[&str]) -> Self {
+        self.nodes.push((
+            name.to_owned(),
+            extra.iter().map(|l| l.to_string()).collect(),
+        ));
+        self
+    }
+
+    /// A user of the directory.
+    pub fn user(mut self, user: UserSpec) -> Self {
+        self.users.push(user);
+        self
+    }
+
+    /// Several users.
+    pub fn users(mut self, users: &[UserSpec]) -> Self {
+        self.users.extend_from_slice(users);
+        self
+    }
+
+    /// Serve the directory from a private slapd loaded with the LDIF
+    /// (`ldap_uri`, binding as the root DN) instead of the LDIF file.
+    pub fn slapd(mut self) -> Self {
+        self.slapd = true;
+        self
+    }
+
+    /// Starts the nodes (multi-server, `enable_distributed_kopano`, with
+    /// the LDAP plugin) and waits until each serves.
+    pub fn start(self) -> Cluster {
         let tmp = tempfile::tempdir().unwrap();
         let base = tmp.path().to_owned();
         let pki = Pki::new(&base.join("pki"));
         let sslkeys = base.join("sslkeys");
         std::fs::create_dir_all(&sslkeys).unwrap();
-        let mut specs: Vec<NodeSpec> = nodes.iter().map(|(n, _)| NodeSpec::new(n)).collect();
+        let mut specs: Vec<NodeSpec> = self.nodes.iter().map(|(n, _)| NodeSpec::new(n)).collect();
         let mut ldif = String::from(
             "dn: dc=example,dc=com\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n\
              dn: ou=Servers,dc=example,dc=com\nobjectClass: organizationalUnit\nou: Servers\n\n\
@@ -120,20 +160,30 @@ impl Cluster {
                 s.tls_port,
             ));
         }
-        for (i, u) in users.iter().enumerate() {
+        for (i, u) in self.users.iter().enumerate() {
             ldif.push_str(&user_ldif(3000 + i as u32, u));
         }
         let ldif_path = base.join("directory.ldif");
         std::fs::write(&ldif_path, ldif).unwrap();
+        let slapd = self.slapd.then(|| Slapd::start(false, &ldif_path));
+        let source = match &slapd {
+            Some(s) => format!(
+                "ldap_uri = {}\nldap_bind_user = {BIND_DN}\nldap_bind_passwd = {BIND_PW}\n",
+                s.uri()
+            ),
+            None => "ldap_uri =\nldap_ldif_file = directory.ldif\n".to_owned(),
+        };
         let ldap_cfg = base.join("ldap.cfg");
         std::fs::write(
             &ldap_cfg,
-            "ldap_uri =\nldap_ldif_file = directory.ldif\nldap_search_base = dc=example,dc=com\n\
-             ldap_user_search_filter = (kopanoAccount=1)\nldap_server_type_attribute_value = kopano-server\n\
-             ldap_server_address_attribute = ipHostNumber\n",
+            format!(
+                "{source}ldap_search_base = dc=example,dc=com\n\
+                 ldap_user_search_filter = (kopanoAccount=1)\nldap_server_type_attribute_value = kopano-server\n\
+                 ldap_server_address_attribute = ipHostNumber\n"
+            ),
         )
         .unwrap();
-        for (i, (s, (_, extra))) in specs.iter_mut().zip(nodes).enumerate() {
+        for (i, (s, (_, extra))) in specs.iter_mut().zip(&self.nodes).enumerate() {
             if i > 0 {
                 // Also on the node's own address (redirect targets); the
                 // harness talks to 127.0.0.1. Later assignments win.
@@ -148,7 +198,7 @@ impl Cluster {
                 format!("user_plugin_config = {}", ldap_cfg.display()),
                 "enable_distributed_kopano = yes".to_string(),
             ]);
-            s.extra.extend(extra.iter().map(|l| l.to_string()));
+            s.extra.extend(extra.iter().cloned());
         }
         let nodes = specs
             .iter()
@@ -161,8 +211,34 @@ impl Cluster {
             ldif: ldif_path,
             ldap_cfg,
             nodes,
+            slapd,
             _tmp: tmp,
         }
+    }
+
+    /// [`Self::start`], then a kc-gateway beside every node and a kc-proxy
+    /// edge in front; `gateway_extra` and `edge_extra` are added to every
+    /// gateway.cfg and to proxy.cfg.
+    pub fn mail(self, gateway_extra: &[&str], edge_extra: &[&str]) -> MailStack {
+        MailStack::start(self.start(), gateway_extra, edge_extra)
+    }
+}
+
+impl Cluster {
+    /// A builder with no nodes and no users yet.
+    pub fn builder() -> ClusterBuilder {
+        ClusterBuilder::default()
+    }
+
+    /// Start one kc-server per entry of `nodes` (name, extra server.cfg
+    /// lines), multi-server (`enable_distributed_kopano`) with the LDAP
+    /// plugin on the LDIF source: `Cluster::builder()` in one call.
+    pub fn start(nodes: &[(&str, &[&str])], users: &[UserSpec]) -> Cluster {
+        nodes
+            .iter()
+            .fold(Cluster::builder(), |b, (name, extra)| b.node(name, extra))
+            .users(users)
+            .start()
     }
 
     pub fn node(&self, name: &str) -> &ServerProc {
@@ -350,7 +426,7 @@ pub struct LmtpClient {
 
 impl LmtpClient {
     pub fn connect(addr: std::net::SocketAddr, work_dir: &Path) -> LmtpClient {
-        let python = kc_tests::require_tool("python3");
+        let python = crate::require_tool("python3");
         let mut child = Command::new(python)
             .arg("-c")
             .arg(LMTP_CLIENT)

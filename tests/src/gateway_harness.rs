@@ -1,15 +1,6 @@
 //! kc-gateway for end-to-end tests: writes a gateway.cfg for one node of a
 //! [`Cluster`](crate::cluster::Cluster) (free loopback ports, the test PKI's
 //! server certificate) and runs the real binary.
-//!
-//! Include it after the cluster:
-//! ```ignore
-//! #[path = "../src/server_harness.rs"] mod server_harness;
-//! #[path = "../src/cluster.rs"] mod cluster;
-//! #[path = "../src/gateway_harness.rs"] mod gateway_harness;
-//! ```
-
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,7 +17,7 @@ pub struct GatewayProc {
     pub log: PathBuf,
     pub pop3_port: u16,
     pub pop3s_port: u16,
-    proc: kc_tests::Proc,
+    proc: crate::Proc,
 }
 
 impl GatewayProc {
@@ -53,9 +44,18 @@ impl GatewayProc {
 
     /// SIGHUP (reload settings and TLS material).
     pub fn hup(&self) {
-        // SAFETY: kill(2) on our own child's pid with a valid signal.
-        let rc = unsafe { libc::kill(self.proc.pid() as libc::pid_t, libc::SIGHUP) };
-        assert_eq!(rc, 0, "kill -HUP failed");
+        self.proc.signal(libc::SIGHUP);
+    }
+
+    /// Starts the gateway again with the same gateway.cfg (after
+    /// [`Self::terminate`]) and waits for its POP3 ports.
+    pub fn restart(&mut self) {
+        self.proc.kill();
+        let mut cmd = Command::new(crate::bin("kc-gateway"));
+        cmd.arg("-F").arg("-c").arg(&self.cfg);
+        self.proc = crate::Proc::spawn("kc-gateway", cmd, &self.dir);
+        crate::wait_for_port(self.pop3_addr(), Duration::from_secs(60));
+        crate::wait_for_port(self.pop3s_addr(), Duration::from_secs(60));
     }
 
     /// SIGTERM and wait for the exit.
@@ -73,8 +73,8 @@ pub fn start_gateway(cluster: &Cluster, node: &str, extra: &[&str]) -> GatewayPr
         cluster,
         node,
         "127.0.0.1",
-        kc_tests::free_port(),
-        kc_tests::free_port(),
+        crate::free_port(),
+        crate::free_port(),
         extra,
     )
 }
@@ -104,13 +104,14 @@ pub fn start_gateway_at(
          ssl_private_key_file = {pem}\n\
          run_as_user =\n\
          run_as_group =\n\
-         pid_file =\n\
+         pid_file = {pid}\n\
          log_method = file\n\
          log_file = {log}\n\
          log_level = 6\n",
         http = n.http_port,
         pem = cluster.pki.server_pem.display(),
         log = log.display(),
+        pid = dir.join("gateway.pid").display(),
     );
     // An option in `extra` replaces the default line above.
     let key = |l: &str| l.split('=').next().unwrap_or("").trim().to_owned();
@@ -126,9 +127,9 @@ pub fn start_gateway_at(
     }
     let cfg_path = dir.join("gateway.cfg");
     std::fs::write(&cfg_path, cfg).unwrap();
-    let mut cmd = Command::new(kc_tests::bin("kc-gateway"));
+    let mut cmd = Command::new(crate::bin("kc-gateway"));
     cmd.arg("-F").arg("-c").arg(&cfg_path);
-    let proc = kc_tests::Proc::spawn("kc-gateway", cmd, &dir);
+    let proc = crate::Proc::spawn("kc-gateway", cmd, &dir);
     let g = GatewayProc {
         address: address.parse().expect("gateway address"),
         dir,
@@ -138,8 +139,8 @@ pub fn start_gateway_at(
         pop3s_port,
         proc,
     };
-    kc_tests::wait_for_port(g.pop3_addr(), Duration::from_secs(60));
-    kc_tests::wait_for_port(g.pop3s_addr(), Duration::from_secs(60));
+    crate::wait_for_port(g.pop3_addr(), Duration::from_secs(60));
+    crate::wait_for_port(g.pop3s_addr(), Duration::from_secs(60));
     g
 }
 
@@ -184,7 +185,7 @@ pub fn write_fetchmailrc(dir: &std::path::Path, c: &Cluster, port: u16, login: &
 /// Runs fetchmail once with `rc` (state files in `dir`); the exit code (1 =
 /// no mail) and its output.
 pub fn run_fetchmail(dir: &std::path::Path, rc: &std::path::Path) -> (Option<i32>, String) {
-    let bin = kc_tests::require_tool("fetchmail");
+    let bin = crate::require_tool("fetchmail");
     let out = Command::new(bin)
         .env("HOME", dir)
         .env("FETCHMAILHOME", dir)

@@ -3,10 +3,6 @@
 //! the node's address, every node on the same IMAP and POP3 ports, as in a
 //! real deployment), and kc-proxy in front with IMAP, IMAPS, POP3 and POP3S
 //! listeners that route each login to the user's home node.
-//!
-//! Include after the cluster and gateway harnesses.
-
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -25,7 +21,7 @@ pub struct Edge {
     pub https: u16,
     pub dir: PathBuf,
     pub log: PathBuf,
-    proc: kc_tests::Proc,
+    proc: crate::Proc,
 }
 
 impl Edge {
@@ -57,8 +53,8 @@ impl MailStack {
     /// `gateway_extra` and `edge_extra` are added to every gateway.cfg and to
     /// proxy.cfg.
     pub fn start(cluster: Cluster, gateway_extra: &[&str], edge_extra: &[&str]) -> MailStack {
-        let node_imap_port = kc_tests::free_port();
-        let node_pop3_port = kc_tests::free_port();
+        let node_imap_port = crate::free_port();
+        let node_pop3_port = crate::free_port();
         let mut gateways = vec![];
         let names: Vec<String> = cluster.nodes.iter().map(|n| n.name.clone()).collect();
         for (i, name) in names.iter().enumerate() {
@@ -75,10 +71,10 @@ impl MailStack {
                 name,
                 &addr,
                 node_pop3_port,
-                kc_tests::free_port(),
+                crate::free_port(),
                 &extra,
             );
-            kc_tests::wait_for_port(
+            crate::wait_for_port(
                 SocketAddr::new(addr.parse().unwrap(), node_imap_port),
                 Duration::from_secs(60),
             );
@@ -96,7 +92,7 @@ impl MailStack {
 }
 
 fn start_edge(cluster: &Cluster, node_imap: u16, node_pop3: u16, extra: &[&str]) -> Edge {
-    let p = kc_tests::free_port;
+    let p = crate::free_port;
     let (imap, imaps, pop3, pop3s, https, admin) = (p(), p(), p(), p(), p(), p());
     let dir = cluster.base.join("edge");
     std::fs::create_dir_all(&dir).unwrap();
@@ -118,13 +114,14 @@ fn start_edge(cluster: &Cluster, node_imap: u16, node_pop3: u16, extra: &[&str])
          threads = 2\n\
          run_as_user =\n\
          run_as_group =\n\
-         pid_file =\n\
+         pid_file = {pid}\n\
          log_method = file\n\
          log_file = {log}\n\
          log_level = 5\n",
         pem = cluster.pki.server_pem.display(),
         ldap = cluster.ldap_cfg.display(),
         log = log.display(),
+        pid = dir.join("proxy.pid").display(),
     );
     for l in extra {
         cfg.push_str(l);
@@ -132,11 +129,11 @@ fn start_edge(cluster: &Cluster, node_imap: u16, node_pop3: u16, extra: &[&str])
     }
     let cfg_path = dir.join("proxy.cfg");
     std::fs::write(&cfg_path, cfg).unwrap();
-    let mut cmd = Command::new(kc_tests::bin("kc-proxy"));
+    let mut cmd = Command::new(crate::bin("kc-proxy"));
     cmd.arg("-F").arg("-c").arg(&cfg_path);
-    let proc = kc_tests::Proc::spawn("kc-proxy", cmd, &dir);
+    let proc = crate::Proc::spawn("kc-proxy", cmd, &dir);
     for port in [imap, imaps, pop3, pop3s] {
-        kc_tests::wait_for_port(
+        crate::wait_for_port(
             SocketAddr::from(([127, 0, 0, 1], port)),
             Duration::from_secs(60),
         );

@@ -1,6 +1,8 @@
-//! Process and port helpers shared by the end-to-end tests.
+//! Processes and ports: where the workspace's binaries are, free loopback
+//! ports, waiting for a port, required tools, and [`Proc`], the one wrapper
+//! of a child process (kc daemons, slapd, Dovecot, ...) that dies with the
+//! test.
 
-use std::fs::File;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -63,7 +65,8 @@ pub fn wait_for_port(addr: SocketAddr, timeout: Duration) {
 }
 
 /// A child process that is killed when the test drops it. Its stdout and stderr go to
-/// `<log_dir>/<name>.log`, which [`Proc::log`] returns for failure messages.
+/// `<log_dir>/<name>.log` (appended, so a restart under the same name keeps the first
+/// run's output), which [`Proc::log`] returns for failure messages.
 pub struct Proc {
     name: String,
     child: Child,
@@ -74,7 +77,11 @@ impl Proc {
     /// Starts `cmd`, sending its output to a log file under `log_dir`.
     pub fn spawn(name: &str, mut cmd: Command, log_dir: &Path) -> Proc {
         let log_path = log_dir.join(format!("{name}.log"));
-        let log = File::create(&log_path).expect("create the child's log file");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .expect("create the child's log file");
         let err = log.try_clone().expect("clone the log file handle");
         cmd.stdout(Stdio::from(log))
             .stderr(Stdio::from(err))
@@ -99,6 +106,35 @@ impl Proc {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
+    /// Where the output goes.
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    /// Whether the process is still running; `Some(status)` once it exited.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Sends `signal` (e.g. `libc::SIGHUP`) without waiting.
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) with a pid we own and a valid signal number.
+        let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
+        assert_eq!(rc, 0, "kill -{signal} {} failed", self.name);
+    }
+
+    /// Waits up to `timeout` for the process to exit by itself.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// Kills the process with SIGKILL and reaps it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -111,16 +147,11 @@ impl Proc {
         signal: i32,
         timeout: Duration,
     ) -> Option<std::process::ExitStatus> {
-        // SAFETY: kill(2) with a pid we own and a valid signal number.
-        unsafe { libc::kill(self.child.id() as i32, signal) };
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return Some(status);
         }
-        None
+        self.signal(signal);
+        self.wait_exit(timeout)
     }
 
     /// The name given at spawn time.

@@ -1,128 +1,14 @@
-//! Helpers for the kc-proxy end-to-end tests: a throw-away PKI made with the
-//! `openssl` command line, proxy.cfg files, starting `kc-proxy`, and `curl`.
+//! Helpers for the kc-proxy end-to-end tests: proxy.cfg files with the
+//! test [`Pki`]'s edge certificate, starting `kc-proxy`, `curl`, a
+//! minimal echo node, and directories for the edge's node table.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::harness::{bin, free_port, require_tool, wait_for_port, Proc};
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new(require_tool("openssl"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Certificates for one test: two CAs, the edge's server certificate, a node
-/// server certificate, the edge's upstream client identity, and client
-/// certificates from the good and from the other CA.
-#[derive(Debug, Clone)]
-pub struct Pki {
-    /// Folder holding every file.
-    pub dir: PathBuf,
-}
-
-impl Pki {
-    /// Creates everything under `dir` (EC P-256, valid for 30 days).
-    pub fn new(dir: &Path) -> Pki {
-        for ca in ["ca", "other-ca"] {
-            openssl(
-                dir,
-                &[
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:P-256",
-                    "-nodes",
-                    "-keyout",
-                    &format!("{ca}.key"),
-                    "-out",
-                    &format!("{ca}.pem"),
-                    "-days",
-                    "30",
-                    "-subj",
-                    &format!("/CN=kc test {ca}"),
-                    "-addext",
-                    "basicConstraints=critical,CA:TRUE",
-                    "-addext",
-                    "keyUsage=critical,keyCertSign,cRLSign",
-                ],
-            );
-        }
-        let leaf = |name: &str, ca: &str, san: &str| {
-            openssl(
-                dir,
-                &[
-                    "req",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:P-256",
-                    "-nodes",
-                    "-keyout",
-                    &format!("{name}.key"),
-                    "-out",
-                    &format!("{name}.csr"),
-                    "-subj",
-                    &format!("/CN={name}"),
-                ],
-            );
-            let ext = dir.join(format!("{name}.ext"));
-            std::fs::write(
-                &ext,
-                format!(
-                    "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName={san}\n"
-                ),
-            )
-            .expect("write extension file");
-            openssl(
-                dir,
-                &[
-                    "x509",
-                    "-req",
-                    "-in",
-                    &format!("{name}.csr"),
-                    "-CA",
-                    &format!("{ca}.pem"),
-                    "-CAkey",
-                    &format!("{ca}.key"),
-                    "-CAcreateserial",
-                    "-out",
-                    &format!("{name}.pem"),
-                    "-days",
-                    "30",
-                    "-extfile",
-                    &format!("{name}.ext"),
-                ],
-            );
-        };
-        let local = "DNS:edge.test,DNS:localhost,IP:127.0.0.1";
-        leaf("edge", "ca", local);
-        leaf("other-edge", "ca", "DNS:other.test");
-        leaf("node", "ca", "DNS:localhost,IP:127.0.0.1");
-        leaf("edge-client", "ca", "DNS:edge-client");
-        leaf("client", "ca", "DNS:client");
-        leaf("stranger", "other-ca", "DNS:stranger");
-        Pki {
-            dir: dir.to_path_buf(),
-        }
-    }
-
-    /// Path of `NAME.pem` / `NAME.key`.
-    pub fn file(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-}
+pub use crate::pki::Pki;
+use crate::process::{bin, free_port, require_tool, wait_for_port, Proc};
 
 /// A running kc-proxy and its ports.
 pub struct EdgeProc {
@@ -162,7 +48,8 @@ pub fn start_edge_on(dir: &Path, pki: &Pki, extra: &str, https: u16) -> EdgeProc
     let text = format!(
         "https_listen = 127.0.0.1:{https}\nhttp_listen = 127.0.0.1:{http}\nadmin_listen = 127.0.0.1:{admin}\n\
          ssl_certificate_file = {cert}\nssl_private_key_file = {key}\n\
-         log_method = stderr\nlog_level = 4\naccess_log_file = {dir}/access.log\nthreads = 2\n{extra}\n",
+         log_method = stderr\nlog_level = 4\naccess_log_file = {dir}/access.log\nthreads = 2\n\
+         pid_file = {dir}/proxy.pid\n{extra}\n",
         cert = pki.file("edge.pem").display(),
         key = pki.file("edge.key").display(),
         dir = dir.display(),

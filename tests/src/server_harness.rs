@@ -1,125 +1,18 @@
-//! Test harness for kc-server: builds and spawns real kc-server processes,
-//! generates TLS material with rcgen, and speaks raw HTTP/1.1 (plain, TLS,
-//! unix socket) carrying SOAP envelopes.
-
-#![allow(dead_code)]
+//! kc-server for end-to-end tests: writes a server.cfg (free loopback
+//! ports, the test [`Pki`]), runs the real binary, and speaks raw HTTP/1.1
+//! (plain, TLS, unix socket) carrying SOAP envelopes.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls::pki_types::ServerName;
 
-/// Path of a workspace binary (built by `cargo build --workspace --bins`, as
-/// scripts/test.sh does; fails loudly when missing).
-pub fn workspace_bin(_package: &str, bin: &str) -> PathBuf {
-    kc_tests::bin(bin)
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-/// A CA with a server certificate and client certificates (PEM files in `dir`).
-pub struct Pki {
-    pub dir: PathBuf,
-    pub ca_pem: String,
-    pub ca_file: PathBuf,
-    /// Key + certificate chain for the server (`server_ssl_key_file`).
-    pub server_pem: PathBuf,
-    issuer: CertifiedIssuer<'static, KeyPair>,
-}
-
-/// A client certificate with its key, and the public key in PEM (for sslkeys).
-pub struct ClientCert {
-    pub cert: CertificateDer<'static>,
-    pub key_der: Vec<u8>,
-    pub public_pem: String,
-    /// Key + cert in one PEM (what `sslkey_file` expects).
-    pub combined_pem: String,
-}
-
-impl Pki {
-    pub fn new(dir: &Path) -> Pki {
-        std::fs::create_dir_all(dir).unwrap();
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "kc test CA");
-        ca_params.key_usages = vec![
-            rcgen::KeyUsagePurpose::KeyCertSign,
-            rcgen::KeyUsagePurpose::CrlSign,
-            rcgen::KeyUsagePurpose::DigitalSignature,
-        ];
-        let ca_key = KeyPair::generate().unwrap();
-        let issuer = CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
-        let ca_pem = issuer.pem();
-        let ca_file = dir.join("cacert.pem");
-        std::fs::write(&ca_file, &ca_pem).unwrap();
-
-        let mut sp =
-            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
-        sp.distinguished_name.push(DnType::CommonName, "localhost");
-        let skey = KeyPair::generate().unwrap();
-        let scert = sp.signed_by(&skey, &issuer).unwrap();
-        let server_pem = dir.join("server.pem");
-        std::fs::write(
-            &server_pem,
-            format!("{}{}{}", skey.serialize_pem(), scert.pem(), ca_pem),
-        )
-        .unwrap();
-        Pki {
-            dir: dir.to_owned(),
-            ca_pem,
-            ca_file,
-            server_pem,
-            issuer,
-        }
-    }
-
-    pub fn client(&self, cn: &str) -> ClientCert {
-        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-        p.distinguished_name.push(DnType::CommonName, cn);
-        let key = KeyPair::generate().unwrap();
-        let cert = p.signed_by(&key, &self.issuer).unwrap();
-        ClientCert {
-            cert: cert.der().clone(),
-            key_der: key.serialize_der(),
-            public_pem: key.public_key_pem(),
-            combined_pem: format!("{}{}", key.serialize_pem(), cert.pem()),
-        }
-    }
-
-    pub fn client_config(&self, client: Option<&ClientCert>) -> Arc<rustls::ClientConfig> {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(self.issuer.der().clone()).unwrap();
-        let b = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots);
-        let cfg = match client {
-            Some(c) => b
-                .with_client_auth_cert(
-                    vec![c.cert.clone()],
-                    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(c.key_der.clone())),
-                )
-                .unwrap(),
-            None => b.with_no_client_auth(),
-        };
-        Arc::new(cfg)
-    }
-}
+pub use crate::pki::{ClientCert, Pki};
+use crate::process::{bin, free_port, Proc};
 
 /// How to reach a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,14 +34,9 @@ pub struct ServerProc {
     pub log: PathBuf,
     pub audit: PathBuf,
     pub cfg_path: PathBuf,
-    child: Child,
-}
-
-impl Drop for ServerProc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    /// `pid_file`.
+    pub pid_file: PathBuf,
+    proc: Proc,
 }
 
 /// Settings of one node to start.
@@ -195,7 +83,7 @@ pub fn start_server(base: &Path, spec: &NodeSpec, pki: &Pki, sslkeys: &Path) -> 
          attachment_path = {dir}/attachments\n\
          run_as_user =\n\
          run_as_group =\n\
-         pid_file =\n\
+         pid_file = {dir}/server.pid\n\
          log_method = file\n\
          log_file = {log}\n\
          log_level = 6\n\
@@ -220,9 +108,10 @@ pub fn start_server(base: &Path, spec: &NodeSpec, pki: &Pki, sslkeys: &Path) -> 
     }
     let cfg_path = dir.join("server.cfg");
     std::fs::write(&cfg_path, cfg).unwrap();
-    let child = spawn_server(&cfg_path, &dir);
+    let proc = spawn_server(&cfg_path, &dir);
     let mut p = ServerProc {
         name: spec.name.clone(),
+        pid_file: dir.join("server.pid"),
         dir: dir.clone(),
         http_port: spec.http_port,
         tls_port: spec.tls_port,
@@ -231,42 +120,51 @@ pub fn start_server(base: &Path, spec: &NodeSpec, pki: &Pki, sslkeys: &Path) -> 
         log,
         audit,
         cfg_path,
-        child,
+        proc,
     };
     p.wait_ready();
     p
 }
 
-fn spawn_server(cfg_path: &Path, dir: &Path) -> Child {
-    let bin = workspace_bin("kc-server", "kc-server");
-    Command::new(bin)
-        .arg("-F")
-        .arg("-c")
-        .arg(cfg_path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(dir.join("stderr.log"))
-                .unwrap(),
-        ))
-        .spawn()
-        .expect("spawn kc-server")
+/// Starts kc-server in the foreground with `cfg_path`; its stderr goes to
+/// `dir/stderr.log`.
+fn spawn_server(cfg_path: &Path, dir: &Path) -> Proc {
+    let mut cmd = Command::new(bin("kc-server"));
+    cmd.arg("-F").arg("-c").arg(cfg_path);
+    Proc::spawn("stderr", cmd, dir)
 }
 
 impl ServerProc {
     /// SIGKILL the server (no shutdown path runs) and wait for it.
     pub fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.proc.kill();
     }
 
     /// Start the server again with the same server.cfg and wait until it serves.
     pub fn restart(&mut self) {
         self.kill9();
-        self.child = spawn_server(&self.cfg_path, &self.dir);
+        self.proc = spawn_server(&self.cfg_path, &self.dir);
         self.wait_ready();
+    }
+
+    /// SIGTERM and wait for the exit (graceful shutdown).
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        self.proc
+            .signal_and_wait(libc::SIGTERM, Duration::from_secs(60))
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.proc.pid()
+    }
+
+    /// The server's log file (log_level 6) and its stderr, for failure messages.
+    pub fn log(&self) -> String {
+        format!(
+            "{}\n--- stderr/stdout:\n{}",
+            std::fs::read_to_string(&self.log).unwrap_or_default(),
+            self.proc.log()
+        )
     }
 
     /// Where `lmtp_listen` accepts connections.
@@ -279,9 +177,12 @@ impl ServerProc {
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(Some(st)) = self.child.try_wait() {
-                let err = std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default();
-                panic!("kc-server {} exited early ({st}): {err}", self.name);
+            if let Some(st) = self.proc.exited() {
+                panic!(
+                    "kc-server {} exited early ({st}): {}",
+                    self.name,
+                    self.proc.log()
+                );
             }
             let up = TcpStream::connect(("127.0.0.1", self.http_port)).is_ok()
                 && TcpStream::connect(("127.0.0.1", self.tls_port)).is_ok()
@@ -301,13 +202,11 @@ impl ServerProc {
 
     /// Send SIGHUP (reload) to the server.
     pub fn hup(&self) {
-        // SAFETY: plain kill(2) on our own child's pid.
-        let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGHUP) };
-        assert_eq!(rc, 0, "kill -HUP failed");
+        self.proc.signal(libc::SIGHUP);
     }
 
     pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        self.proc.exited().is_none()
     }
 
     pub fn http_url(&self) -> String {

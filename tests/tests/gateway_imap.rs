@@ -15,22 +15,13 @@
 //! `imap` feature check, BYE on shutdown, and BAD for malformed commands
 //! with the session carrying on.
 
-#[path = "../src/server_harness.rs"]
-mod server_harness;
-
-#[path = "../src/cluster.rs"]
-mod cluster;
-
-#[path = "../src/gateway_harness.rs"]
-mod gateway_harness;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use cluster::*;
-use gateway_harness::*;
+use kc_tests::cluster::*;
+use kc_tests::gateway_harness::*;
 
 /// The gateways' `TMPDIR` (one per test binary run; fixed at first use,
 /// before `TMPDIR` points at it).

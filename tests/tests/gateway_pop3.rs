@@ -5,23 +5,14 @@
 //! feature `pop3` disabled, deletions only at QUIT, SIGHUP, SIGTERM).
 //! Missing tools fail the test.
 
-#[path = "../src/server_harness.rs"]
-mod server_harness;
-
-#[path = "../src/cluster.rs"]
-mod cluster;
-
-#[path = "../src/gateway_harness.rs"]
-mod gateway_harness;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::time::Duration;
 
 use base64::Engine;
-use cluster::*;
-use gateway_harness::*;
+use kc_tests::cluster::*;
+use kc_tests::gateway_harness::*;
 
 /// A CRLF message with a line starting with a dot (byte-stuffed on the wire).
 fn message(id: &str) -> Vec<u8> {
@@ -418,7 +409,7 @@ fn pop3s_tls_reload_on_hup_and_client_certificates() {
     assert!(r.ok, "curl: {}\n{}", r.stderr, gw.log());
 
     // A certificate from another CA replaces the file; SIGHUP loads it.
-    let other = server_harness::Pki::new(&c.base.join("pki2"));
+    let other = kc_tests::pki::Pki::new(&c.base.join("pki2"));
     std::fs::copy(&other.server_pem, &cert).unwrap();
     gw.hup();
     let other_ca = other.ca_file.display().to_string();
@@ -502,7 +493,7 @@ fn pop3_over_https_server_socket_with_node_ca() {
     );
 
     // Another CA does not vouch for the node: no login, a clear -ERR.
-    let stranger = server_harness::Pki::new(&c.base.join("other-pki"));
+    let stranger = kc_tests::pki::Pki::new(&c.base.join("other-pki"));
     let wrong_ca = format!("server_ssl_ca_file = {}", stranger.ca_file.display());
     let other = start_gateway(&c, "z1", &[&socket, &wrong_ca]);
 

@@ -3,16 +3,10 @@
 //! through the store API, single-instance storage of one message for 30
 //! recipients, and durability across SIGKILL.
 
-#[path = "../src/server_harness.rs"]
-mod server_harness;
-
-#[path = "../src/cluster.rs"]
-mod cluster;
-
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use cluster::*;
+use kc_tests::cluster::*;
 
 /// A CRLF message with 8-bit UTF-8 text, a dot-leading line (dot-stuffing
 /// on the wire) and `pad` bytes of filler.

@@ -5,24 +5,12 @@
 //! Python's imaplib (STARTTLS, AUTHENTICATE PLAIN, IDLE woken by an LMTP
 //! delivery). A missing client fails the test.
 
-#[path = "../src/server_harness.rs"]
-mod server_harness;
-
-#[path = "../src/cluster.rs"]
-mod cluster;
-
-#[path = "../src/gateway_harness.rs"]
-mod gateway_harness;
-
-#[path = "../src/mail_stack.rs"]
-mod mail_stack;
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use cluster::*;
-use mail_stack::MailStack;
+use kc_tests::cluster::*;
+use kc_tests::mail_stack::MailStack;
 
 fn user(login: &str, node: &str) -> UserSpec {
     let mut u = UserSpec::new(login, node);
@@ -237,8 +225,8 @@ fn real_clients_through_the_edge_reach_their_home_node() {
     // ---- fetchmail over POP3S: retrieve and delete (carol) ---------------------
     let fm_dir = c.base.join("fetchmail");
     std::fs::create_dir_all(&fm_dir).unwrap();
-    let rc = gateway_harness::write_fetchmailrc(&fm_dir, c, stack.edge.pop3s, "carol");
-    let (code, out) = gateway_harness::run_fetchmail(&fm_dir, &rc);
+    let rc = kc_tests::gateway_harness::write_fetchmailrc(&fm_dir, c, stack.edge.pop3s, "carol");
+    let (code, out) = kc_tests::gateway_harness::run_fetchmail(&fm_dir, &rc);
     assert_eq!(code, Some(0), "fetchmail: {out}\n{}", stack.edge.log());
     let files: Vec<_> = std::fs::read_dir(fm_dir.join("mail"))
         .unwrap()
@@ -246,7 +234,10 @@ fn real_clients_through_the_edge_reach_their_home_node() {
         .collect();
     assert_eq!(files.len(), 3);
     // Deleted on the server: a second run finds nothing (exit 1 = no mail).
-    assert_eq!(gateway_harness::run_fetchmail(&fm_dir, &rc).0, Some(1));
+    assert_eq!(
+        kc_tests::gateway_harness::run_fetchmail(&fm_dir, &rc).0,
+        Some(1)
+    );
     let mut carol = c.store("z2", "carol");
     let inbox = carol.folder_id("inbox");
     assert!(carol.list(inbox).is_empty());
@@ -445,10 +436,7 @@ m.logout()
     // Restart emil's gateway (z2) behind the edge: still the same.
     let g = &mut stack.gateways[1];
     g.terminate();
-    let cfg = g.cfg.clone();
-    let mut cmd = Command::new(kc_tests::bin("kc-gateway"));
-    cmd.arg("-F").arg("-c").arg(&cfg);
-    let _restarted = kc_tests::Proc::spawn("kc-gateway-restarted", cmd, &g.dir);
+    g.restart();
     kc_tests::wait_for_port(
         std::net::SocketAddr::new(node_address(1).parse().unwrap(), stack.node_imap_port),
         std::time::Duration::from_secs(60),

@@ -6,13 +6,12 @@
 //! directly gets the node's internal URL.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
 
+use kc_tests::free_port;
 use kc_tests::proxy_support::{
     curl, start_edge_on, write_directory, CurlReply, DirNode, EdgeProc, Pki, Scratch,
 };
-use kc_tests::{bin, free_port, Proc};
+use kc_tests::server_harness::{start_server, NodeSpec, ServerProc};
 
 const UNABLE_TO_COMPLETE: &str = "2147483688";
 
@@ -35,65 +34,30 @@ fn field(body: &str, name: &str) -> Option<String> {
     Some(body[start..end].to_string())
 }
 
-struct Node {
-    proc: Proc,
-    name: String,
-    http: u16,
-    tls: u16,
-}
-
-fn start_node(base: &Path, name: &str, pki: &Pki, ldap: &Path, http: u16, tls: u16) -> Node {
-    let dir = base.join(name);
-    std::fs::create_dir_all(dir.join("sslkeys")).expect("node dir");
-    // kc-server reads key and chain from one PEM file.
-    let key = std::fs::read_to_string(pki.file("node.key")).expect("node key");
-    let cert = std::fs::read_to_string(pki.file("node.pem")).expect("node cert");
-    let pem = dir.join("server.pem");
-    std::fs::write(&pem, format!("{key}{cert}")).expect("server.pem");
-    let cfg = dir.join("server.cfg");
-    std::fs::write(
-        &cfg,
-        format!(
-            "server_listen = 127.0.0.1:{http}\nserver_listen_tls = 127.0.0.1:{tls}\nlmtp_listen =\nserver_pipe_enabled = no\n\
-             server_name = {name}\nserver_ssl_key_file = {pem}\nserver_ssl_ca_file = {ca}\nsslkeys_path = {dir}/sslkeys\n\
-             sqlite_path = {dir}/kc.db\nattachment_path = {dir}/attachments\nrun_as_user =\nrun_as_group =\npid_file =\n\
-             log_method = stderr\nlog_level = 4\nuser_plugin = ldap\nuser_plugin_config = {ldap}\n\
-             enable_distributed_kopano = yes\nproxy_header = kopano_proxy\n",
-            pem = pem.display(),
-            ca = pki.file("ca.pem").display(),
-            dir = dir.display(),
-            ldap = ldap.display(),
-        ),
-    )
-    .expect("server.cfg");
-    let mut cmd = Command::new(bin("kc-server"));
-    cmd.arg("-F").arg("-c").arg(&cfg);
-    let proc = Proc::spawn(&format!("kc-server-{name}"), cmd, base);
-    for port in [http, tls] {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "kc-server {name} did not start:\n{}",
-                proc.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-    Node {
-        proc,
-        name: name.to_string(),
-        http,
-        tls,
-    }
+/// A node of the directory written by `write_directory`: the harness's
+/// kc-server with the LDAP plugin, multi-server, and redirects through the
+/// edge (`proxy_header`).
+fn start_node(base: &Path, name: &str, pki: &Pki, ldap: &Path, http: u16, tls: u16) -> ServerProc {
+    let sslkeys = base.join(name).join("sslkeys");
+    std::fs::create_dir_all(&sslkeys).expect("node dir");
+    let mut spec = NodeSpec::new(name);
+    spec.http_port = http;
+    spec.tls_port = tls;
+    spec.extra = vec![
+        "user_plugin = ldap".into(),
+        format!("user_plugin_config = {}", ldap.display()),
+        "enable_distributed_kopano = yes".into(),
+        "proxy_header = kopano_proxy".into(),
+    ];
+    start_server(base, &spec, pki, &sslkeys)
 }
 
 struct Cluster {
     dir: Scratch,
     pki: Pki,
     edge: EdgeProc,
-    z1: Node,
-    z2: Node,
+    z1: ServerProc,
+    z2: ServerProc,
 }
 
 /// Two nodes (z1 holds the public store and serves /kopano), users `u1` on
@@ -166,8 +130,8 @@ impl Cluster {
             200,
             "{url}: {r:?}\nedge:\n{}\nz1:\n{}\nz2:\n{}",
             self.edge.proc.log(),
-            self.z1.proc.log(),
-            self.z2.proc.log()
+            self.z1.log(),
+            self.z2.log()
         );
         r
     }
@@ -215,10 +179,11 @@ fn outlook_flow_through_the_edge() {
     assert_eq!(er, "0");
 
     // 4. A client that talks to z1 directly (no proxy header) gets z2's own URL.
-    let (er, path) = c.logon_get_store(&format!("https://127.0.0.1:{}/", c.z1.tls), "u2", CAPS);
+    let (er, path) =
+        c.logon_get_store(&format!("https://127.0.0.1:{}/", c.z1.tls_port), "u2", CAPS);
     assert_eq!(er, UNABLE_TO_COMPLETE);
-    assert_eq!(path, Some(format!("https://127.0.0.1:{}/", c.z2.tls)));
-    let _ = (&c.z1.name, c.z1.http, c.z2.http);
+    assert_eq!(path, Some(format!("https://127.0.0.1:{}/", c.z2.tls_port)));
+    let _ = (&c.z1.name, c.z1.http_port, c.z2.http_port);
 }
 
 #[test]

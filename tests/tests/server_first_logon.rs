@@ -1,14 +1,8 @@
 //! Concurrent first logons of a directory user: the node mirrors the user
 //! and creates the store once, and every logon succeeds.
 
-#[path = "../src/server_harness.rs"]
-mod server_harness;
-
-#[path = "../src/cluster.rs"]
-mod cluster;
-
-use cluster::*;
-use server_harness::Transport;
+use kc_tests::cluster::*;
+use kc_tests::server_harness::Transport;
 
 #[test]
 fn concurrent_first_logons_all_succeed() {

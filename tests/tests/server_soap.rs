@@ -1,13 +1,10 @@
 //! End-to-end tests of kc-server's SOAP service: real kc-server processes over
 //! an LDIF directory, raw HTTP/1.1 requests (plain, TLS, unix socket).
 
-#[path = "../src/server_harness.rs"]
-mod server_harness;
-
 use std::io::Write;
 use std::path::Path;
 
-use server_harness::*;
+use kc_tests::server_harness::*;
 
 const HDR: &str = "kopano_proxy";
 
@@ -671,7 +668,7 @@ fn single_node_db_plugin_garbage_and_encodings() {
 }
 
 fn kc_admin(cfg: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = std::process::Command::new(workspace_bin("kc-server", "kc-admin"))
+    let out = std::process::Command::new(kc_tests::bin("kc-admin"))
         .arg("--config")
         .arg(cfg)
         .args(args)

@@ -2,12 +2,9 @@
 //! two real kc-server nodes over an LDIF directory, raw HTTP/1.1 requests with
 //! the session id of a SOAP logon.
 
-#[path = "../src/server_harness.rs"]
-mod server_harness;
-
 use std::io::Write;
 
-use server_harness::*;
+use kc_tests::server_harness::*;
 
 fn user_ldif(login: &str, uid: u32, server: &str, admin: bool) -> String {
     format!(

@@ -1,4 +1,7 @@
-//! Shared helpers for the kc-certs integration tests.
+//! Shared helpers for the kc-certs integration tests. They stay in this
+//! crate because they run the kc-certs binary under test
+//! (`CARGO_BIN_EXE_kc-certs`, known only to this crate's tests) and make the
+//! PKI with it; generic helpers come from kc-tests.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -9,22 +12,7 @@ pub const KC_CERTS: &str = env!("CARGO_BIN_EXE_kc-certs");
 
 /// Fails the test loudly when an external tool is missing (tests must not skip).
 pub fn require_tool(tool: &str) {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    let ok = ok
-        || Command::new(tool)
-            .arg("version")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok();
-    assert!(ok, "required tool `{tool}` is not installed (apt-get install {tool}); this test must not be skipped");
+    kc_tests::require_tool(tool);
 }
 
 /// Runs kc-certs with stdin closed (never a terminal, so it never prompts).
