@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use kc_tests::cluster::Cluster;
 use kc_tests::gateway_harness::start_gateway;
 use kc_tests::pki::Pki;
-use kc_tests::proxy_support::{start_edge, Scratch};
+use kc_tests::proxy_support::{start_edge, EchoNode, Scratch};
 use kc_tests::server_harness::{start_server, NodeSpec};
 use kc_tests::{bin, Proc};
 
@@ -150,7 +150,12 @@ fn gateway_daemon_mode_names_the_forked_process() {
 fn proxy_pid_file_lifecycle() {
     let dir = Scratch::new("pid-file");
     let pki = Pki::new(&dir.0);
-    let mut edge = start_edge(&dir.0, &pki, "");
+    let node = EchoNode::start();
+    let nodes = format!(
+        "node_source = static\nnodes = z1=http://127.0.0.1:{}\n",
+        node.port
+    );
+    let mut edge = start_edge(&dir.0, &pki, &nodes);
     let pid_file = dir.0.join("proxy.pid");
     let pid = edge.proc.pid();
     assert_names(&pid_file, pid);
