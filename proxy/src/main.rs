@@ -1,10 +1,11 @@
 //! `kc-proxy`: the kc DMZ edge.
 //!
 //! Start-up follows the daemon skeleton (`kc_configs::service`) up to the
-//! server loop: `--check-config`, loading, the pid file, forking, logging
-//! and signals are the skeleton's. The loop is pingora's (`Server::run`),
-//! which binds the HTTP listeners itself inside its services; SIGTERM and
-//! SIGINT reach it through [`OnShutdownSignal`].
+//! server loop: `--check-config`, loading, the pid file, forking, logging,
+//! signals and the privilege drop are the skeleton's. The loop is
+//! pingora's (`Server::run`), which binds the HTTP listeners itself inside
+//! its services (so [`DropPrivileges`] waits for them); SIGTERM and SIGINT
+//! reach it through [`OnShutdownSignal`].
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -19,7 +20,8 @@ use kc_proxy::directory::{refresh_loop, DirectoryHome, TableSource};
 use kc_proxy::resolve::Resolver;
 use kc_proxy::settings::Settings;
 use kc_proxy::state::{HomeLookup, Shared};
-use pingora_core::server::{RunArgs, ShutdownSignal, ShutdownSignalWatch};
+use pingora_core::server::{RunArgs, ShutdownSignal, ShutdownSignalWatch, ShutdownWatch};
+use pingora_core::services::background::{background_service, BackgroundService};
 
 /// The kc edge proxy: TLS, /kopano and /zN routing, redirect rewriting.
 #[derive(Debug, Parser)]
@@ -139,6 +141,56 @@ impl ShutdownSignalWatch for OnShutdownSignal {
     }
 }
 
+/// `run_as_user` / `run_as_group` for the edge. pingora binds its HTTP
+/// listeners inside its own services after start-up, with no hook after
+/// binding; so this service waits until every pingora listener accepts
+/// connections (the mail and HTTP/3 sockets are bound before pingora
+/// starts) and then switches the whole process. If the switch fails, the
+/// edge shuts down rather than keep running as root.
+struct DropPrivileges {
+    config: Config,
+    pingora_listeners: Vec<std::net::SocketAddr>,
+    signals: Signals,
+}
+
+/// Longest wait for pingora's listeners before privileges are dropped.
+const BIND_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+#[async_trait::async_trait]
+impl BackgroundService for DropPrivileges {
+    async fn start(&self, _shutdown: ShutdownWatch) {
+        if !service::will_drop_privileges(&self.config) {
+            return;
+        }
+        let deadline = tokio::time::Instant::now() + BIND_WAIT;
+        for addr in &self.pingora_listeners {
+            // A wildcard address accepts on loopback.
+            let mut probe = *addr;
+            if probe.ip().is_unspecified() {
+                probe.set_ip(match probe {
+                    std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                    std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+                });
+            }
+            while tokio::net::TcpStream::connect(probe).await.is_err() {
+                if tokio::time::Instant::now() > deadline {
+                    tracing::error!("{addr} is not listening after {BIND_WAIT:?}; shutting down");
+                    self.signals.trigger_shutdown();
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+        match service::drop_privileges(&self.config) {
+            Ok(()) => tracing::debug!("listeners bound; running as the configured user"),
+            Err(e) => {
+                tracing::error!("run_as_user/run_as_group: {e}; shutting down");
+                self.signals.trigger_shutdown();
+            }
+        }
+    }
+}
+
 /// Runs the edge after the skeleton's [`service::prepare`]: logging and
 /// signals from the skeleton, then pingora's server loop until SIGTERM.
 fn serve(settings: Settings, prepared: Prepared) -> anyhow::Result<()> {
@@ -179,6 +231,17 @@ fn serve(settings: Settings, prepared: Prepared) -> anyhow::Result<()> {
         access_log,
     });
     // SIGHUP: proxy.cfg's log settings, then the directory caches.
+    let privileges = DropPrivileges {
+        config: cfg.clone(),
+        pingora_listeners: settings
+            .https
+            .iter()
+            .map(|(a, _)| *a)
+            .chain(settings.http.iter().copied())
+            .chain(settings.admin.iter().copied())
+            .collect(),
+        signals: signals.clone(),
+    };
     let current = Mutex::new(cfg);
     let invalidate = directory.clone();
     let on_hup: Box<dyn Fn() + Send + Sync> = Box::new(move || {
@@ -199,8 +262,9 @@ fn serve(settings: Settings, prepared: Prepared) -> anyhow::Result<()> {
             signals.shutdown(),
         ));
     }
-    let server = kc_proxy::app::build(&settings, shared, signals.clone(), Some(on_hup))
+    let mut server = kc_proxy::app::build(&settings, shared, signals.clone(), Some(on_hup))
         .map_err(|e| anyhow!("{e}"))?;
+    server.add_service(background_service("kc-proxy privileges", privileges));
     tracing::info!("kc-proxy {} starting", env!("CARGO_PKG_VERSION"));
     server.run(RunArgs {
         shutdown_signal: Box::new(OnShutdownSignal(signals)),

@@ -127,12 +127,9 @@ fn lookup_group(name: &str) -> io::Result<libc::gid_t> {
     }
 }
 
-/// Switches to `run_as_group` / `run_as_user` when running as root (after
-/// privileged ports and files are open). Does nothing when not root, when
-/// both are empty, or when the schema has no such options. A name that does
-/// not exist is an error: running as root by accident is worse than not
-/// starting.
-pub fn drop_privileges(cfg: &Config) -> io::Result<()> {
+/// `run_as_user` and `run_as_group` (empty when the schema has no such
+/// option).
+fn run_as(cfg: &Config) -> (String, String) {
     let schema = cfg.schema();
     let get = |k: &str| {
         if schema.find(k).is_some() {
@@ -141,11 +138,28 @@ pub fn drop_privileges(cfg: &Config) -> io::Result<()> {
             String::new()
         }
     };
-    let (user, group) = (get("run_as_user"), get("run_as_group"));
+    (get("run_as_user"), get("run_as_group"))
+}
+
+/// Whether [`drop_privileges`] would switch users: running as root with
+/// `run_as_user` or `run_as_group` set.
+pub fn will_drop_privileges(cfg: &Config) -> bool {
+    let (user, group) = run_as(cfg);
     // SAFETY: plain syscall.
-    if unsafe { libc::geteuid() } != 0 || (user.is_empty() && group.is_empty()) {
+    let root = unsafe { libc::geteuid() } == 0;
+    root && !(user.is_empty() && group.is_empty())
+}
+
+/// Switches to `run_as_group` / `run_as_user` when running as root (after
+/// privileged ports and files are open). Does nothing when not root, when
+/// both are empty, or when the schema has no such options. A name that does
+/// not exist is an error: running as root by accident is worse than not
+/// starting.
+pub fn drop_privileges(cfg: &Config) -> io::Result<()> {
+    if !will_drop_privileges(cfg) {
         return Ok(());
     }
+    let (user, group) = run_as(cfg);
     let account = if user.is_empty() {
         None
     } else {
