@@ -292,3 +292,56 @@ pub fn bind_lmtp(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_log_target_follows_method_and_file() {
+        let mut cfg = Config::defaults(schemas::server());
+        cfg.set("audit_log_method", "file").unwrap();
+        cfg.set("audit_log_file", "-").unwrap();
+        assert_eq!(audit_config(&cfg).target, AuditTarget::File(None));
+        cfg.set("audit_log_file", "/var/log/kopano/audit.log")
+            .unwrap();
+        assert_eq!(
+            audit_config(&cfg).target,
+            AuditTarget::File(Some("/var/log/kopano/audit.log".into()))
+        );
+        cfg.set("audit_log_method", "syslog").unwrap();
+        assert_eq!(audit_config(&cfg).target, AuditTarget::Syslog);
+    }
+
+    #[test]
+    fn settings_take_words_and_quota_from_server_cfg() {
+        let mut cfg = Config::defaults(schemas::server());
+        cfg.set("server_name", "z7").unwrap();
+        cfg.set("local_admin_users", " root  kopano ").unwrap();
+        cfg.set("quota_hard", "2").unwrap();
+        let s = settings(&cfg);
+        assert_eq!(s.server_name, "z7");
+        assert_eq!(s.local_admin_users, ["root", "kopano"]);
+        assert_eq!(s.default_quota.hard, cfg.size_bytes("quota_hard") as i64);
+        assert!(s.default_quota.hard > 0);
+    }
+
+    #[tokio::test]
+    async fn unix_listeners_are_world_connectable_and_removed_at_exit() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("run/server.sock");
+        let mut cfg = Config::defaults(schemas::server());
+        cfg.set("server_listen", "").unwrap();
+        cfg.set("server_listen_tls", "").unwrap();
+        cfg.set("server_pipe_name", sock.to_str().unwrap()).unwrap();
+        {
+            let mut bind = Listeners::default();
+            let ls = bind_listeners(&cfg, &mut bind).unwrap();
+            assert_eq!(ls.len(), 1);
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&sock).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o666);
+        }
+        assert!(!sock.exists());
+    }
+}
