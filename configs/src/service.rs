@@ -29,7 +29,7 @@ mod run;
 mod signals;
 
 pub use args::{check_config, check_config_and_exit, StandardArgs};
-pub use daemon::{daemonize, drop_privileges, will_drop_privileges};
+pub use daemon::{check_run_as, daemonize, drop_privileges, will_drop_privileges};
 pub use listeners::{BindError, Listeners};
 pub use logging::{init_logging, kc_level_filter, LogGuard, ReopenableFile};
 pub use pidfile::{check_pid_file, write_pid_file, PidFile, PidFileError};

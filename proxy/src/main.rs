@@ -8,6 +8,7 @@
 //! reach it through [`OnShutdownSignal`].
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Context};
@@ -151,6 +152,15 @@ struct DropPrivileges {
     config: Config,
     pingora_listeners: Vec<std::net::SocketAddr>,
     signals: Signals,
+    /// Set when the edge shut down because the switch failed.
+    failed: Arc<AtomicBool>,
+}
+
+impl DropPrivileges {
+    fn fail(&self) {
+        self.failed.store(true, Ordering::SeqCst);
+        self.signals.trigger_shutdown();
+    }
 }
 
 /// Longest wait for pingora's listeners before privileges are dropped.
@@ -175,7 +185,7 @@ impl BackgroundService for DropPrivileges {
             while tokio::net::TcpStream::connect(probe).await.is_err() {
                 if tokio::time::Instant::now() > deadline {
                     tracing::error!("{addr} is not listening after {BIND_WAIT:?}; shutting down");
-                    self.signals.trigger_shutdown();
+                    self.fail();
                     return;
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -185,7 +195,7 @@ impl BackgroundService for DropPrivileges {
             Ok(()) => tracing::debug!("listeners bound; running as the configured user"),
             Err(e) => {
                 tracing::error!("run_as_user/run_as_group: {e}; shutting down");
-                self.signals.trigger_shutdown();
+                self.fail();
             }
         }
     }
@@ -231,7 +241,9 @@ fn serve(settings: Settings, prepared: Prepared) -> anyhow::Result<()> {
         access_log,
     });
     // SIGHUP: proxy.cfg's log settings, then the directory caches.
+    let privileges_failed = Arc::new(AtomicBool::new(false));
     let privileges = DropPrivileges {
+        failed: privileges_failed.clone(),
         config: cfg.clone(),
         pingora_listeners: settings
             .https
@@ -272,6 +284,9 @@ fn serve(settings: Settings, prepared: Prepared) -> anyhow::Result<()> {
     tracing::info!("kc-proxy stopped");
     dir_rt.shutdown_background();
     drop(prepared.pid_file);
+    if privileges_failed.load(Ordering::SeqCst) {
+        anyhow::bail!("could not switch to run_as_user/run_as_group (see the log)");
+    }
     Ok(())
 }
 

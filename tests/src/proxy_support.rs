@@ -49,7 +49,7 @@ pub fn start_edge_on(dir: &Path, pki: &Pki, extra: &str, https: u16) -> EdgeProc
         "https_listen = 127.0.0.1:{https}\nhttp_listen = 127.0.0.1:{http}\nadmin_listen = 127.0.0.1:{admin}\n\
          ssl_certificate_file = {cert}\nssl_private_key_file = {key}\n\
          log_method = stderr\nlog_level = 4\naccess_log_file = {dir}/access.log\nthreads = 2\n\
-         pid_file = {dir}/proxy.pid\n{extra}\n",
+         pid_file = {dir}/proxy.pid\nrun_as_user =\nrun_as_group =\n{extra}\n",
         cert = pki.file("edge.pem").display(),
         key = pki.file("edge.key").display(),
         dir = dir.display(),

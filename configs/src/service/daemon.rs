@@ -150,6 +150,22 @@ pub fn will_drop_privileges(cfg: &Config) -> bool {
     root && !(user.is_empty() && group.is_empty())
 }
 
+/// Checks, before anything starts, that the `run_as_user` and
+/// `run_as_group` that [`drop_privileges`] will switch to exist.
+pub fn check_run_as(cfg: &Config) -> io::Result<()> {
+    if !will_drop_privileges(cfg) {
+        return Ok(());
+    }
+    let (user, group) = run_as(cfg);
+    if !user.is_empty() {
+        lookup_user(&user)?;
+    }
+    if !group.is_empty() {
+        lookup_group(&group)?;
+    }
+    Ok(())
+}
+
 /// Switches to `run_as_group` / `run_as_user` when running as root (after
 /// privileged ports and files are open). Does nothing when not root, when
 /// both are empty, or when the schema has no such options. A name that does

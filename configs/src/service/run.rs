@@ -4,7 +4,8 @@
 //! [`run`] does, in order:
 //! 1. `--check-config`: print the effective configuration, exit 0 or 1;
 //! 2. load the configuration (with `!include`); errors go to stderr;
-//! 3. refuse to start when `pid_file` names a live copy of this program;
+//! 3. refuse to start when `pid_file` names a live copy of this program or
+//!    when `run_as_user` / `run_as_group` do not exist;
 //! 4. fork into the background unless `-F`;
 //! 5. write `pid_file` (in the foreground too, as KC does);
 //! 6. build the tokio runtime ([`Service::worker_threads`]);
@@ -26,7 +27,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::args::{check_config_and_exit, StandardArgs};
-use super::daemon::{daemonize, drop_privileges};
+use super::daemon::{check_run_as, daemonize, drop_privileges};
 use super::listeners::Listeners;
 use super::logging::{init_logging, LogGuard};
 use super::pidfile::{check_pid_file, write_pid_file, PidFile};
@@ -135,6 +136,7 @@ pub fn prepare(daemon: &Daemon) -> Result<Prepared, ExitCode> {
     if let Some(p) = &pid_path {
         check_pid_file(p).map_err(|e| fail(&e))?;
     }
+    check_run_as(&config).map_err(|e| fail(&format_args!("run_as_user/run_as_group: {e}")))?;
     // SAFETY: getuid has no preconditions.
     let start_uid = unsafe { libc::getuid() };
     if !daemon.args.foreground {
