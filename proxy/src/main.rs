@@ -204,10 +204,12 @@ impl BackgroundService for DropPrivileges {
 /// Runs the edge after the skeleton's [`service::prepare`]: logging and
 /// signals from the skeleton, then pingora's server loop until SIGTERM.
 fn serve(settings: Settings, prepared: Prepared) -> anyhow::Result<()> {
-    let cfg = prepared.config;
+    let cfg = prepared.config.clone();
     let dir_rt = directory_runtime()?;
     let log = service::init_logging(&cfg, "proxy");
     let signals = dir_rt.block_on(async { service::signals() });
+    // Only now: a SIGTERM to the pid in the file finds the handlers.
+    let pid_file = prepared.write_pid_file()?;
 
     let source = table_source(&settings);
     let (directory, servers) = match &settings.ldap_config {
@@ -283,7 +285,7 @@ fn serve(settings: Settings, prepared: Prepared) -> anyhow::Result<()> {
     });
     tracing::info!("kc-proxy stopped");
     dir_rt.shutdown_background();
-    drop(prepared.pid_file);
+    drop(pid_file);
     if privileges_failed.load(Ordering::SeqCst) {
         anyhow::bail!("could not switch to run_as_user/run_as_group (see the log)");
     }

@@ -139,9 +139,27 @@ fn gateway_daemon_mode_names_the_forked_process() {
         unsafe { libc::kill(daemon as libc::pid_t, libc::SIGTERM) },
         0
     );
+    // Gone, or a zombie nobody reaped yet (the daemon's parent is init).
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{daemon}/stat"))
+            .map(|s| {
+                !s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
+            .unwrap_or(false)
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
-    while pid_file.exists() || Path::new(&format!("/proc/{daemon}")).exists() {
-        assert!(Instant::now() < deadline, "the daemon did not stop");
+    while pid_file.exists() || running() {
+        assert!(
+            Instant::now() < deadline,
+            "the daemon did not stop (pid file there: {}, running: {})\n{}",
+            pid_file.exists(),
+            running(),
+            gw.log()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }

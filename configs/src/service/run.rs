@@ -7,9 +7,10 @@
 //! 3. refuse to start when `pid_file` names a live copy of this program or
 //!    when `run_as_user` / `run_as_group` do not exist;
 //! 4. fork into the background unless `-F`;
-//! 5. write `pid_file` (in the foreground too, as KC does);
-//! 6. build the tokio runtime ([`Service::worker_threads`]);
-//! 7. logging (`log_method`, `log_file`, `log_level`) and signal handlers;
+//! 5. build the tokio runtime ([`Service::worker_threads`]);
+//! 6. logging (`log_method`, `log_file`, `log_level`) and signal handlers;
+//! 7. write `pid_file` (in the foreground too, as KC does), only now, so
+//!    that a SIGTERM sent to the pid in it always finds the handlers;
 //! 8. [`Service::start`]: build the state and bind listeners, still as the
 //!    starting user (privileged ports, root-owned socket folders);
 //! 9. switch to `run_as_user` / `run_as_group`;
@@ -19,10 +20,12 @@
 //! 12. [`Service::drain`] for at most [`Daemon::drain_limit`], then
 //!     [`Service::stop`]; remove the unix sockets and the pid file.
 //!
-//! [`prepare`] is steps 1-5 alone, for a daemon whose server loop is not
-//! ours (kc-proxy runs pingora's).
+//! [`prepare`] is steps 1-4 alone, for a daemon whose server loop is not
+//! ours (kc-proxy runs pingora's); it calls [`Prepared::write_pid_file`]
+//! once its signal handlers are installed.
 
 use std::error::Error;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -30,7 +33,7 @@ use super::args::{check_config_and_exit, StandardArgs};
 use super::daemon::{check_run_as, daemonize, drop_privileges};
 use super::listeners::Listeners;
 use super::logging::{init_logging, LogGuard};
-use super::pidfile::{check_pid_file, write_pid_file, PidFile};
+use super::pidfile::{check_pid_file, write_pid_file, PidFile, PidFileError};
 use super::signals::{drain, signals, Signals};
 use crate::config::Config;
 use crate::schema::Schema;
@@ -109,15 +112,24 @@ pub trait Service: Sized {
 pub struct Prepared {
     /// The loaded configuration.
     pub config: Config,
-    /// The written pid file (removed when dropped), if `pid_file` is set.
-    pub pid_file: Option<PidFile>,
+    /// `pid_file`, if set (checked, not written yet).
+    pub pid_path: Option<PathBuf>,
     /// The real user id that started the process.
     pub start_uid: u32,
 }
 
-/// Steps 1-5 of [`run`]: `--check-config`, loading, the pid file check,
-/// forking unless `-F`, and writing the pid file. Must be called before any
-/// thread exists. Errors are printed to stderr, prefixed with the program.
+impl Prepared {
+    /// Writes `pid_file` (if set); the guard removes it when dropped. Call
+    /// it once the signal handlers are installed.
+    pub fn write_pid_file(&self) -> Result<Option<PidFile>, PidFileError> {
+        self.pid_path.as_deref().map(write_pid_file).transpose()
+    }
+}
+
+/// Steps 1-4 of [`run`]: `--check-config`, loading, the pid file and
+/// `run_as_user` checks, and forking unless `-F`. Must be called before
+/// any thread exists. Errors are printed to stderr, prefixed with the
+/// program.
 pub fn prepare(daemon: &Daemon) -> Result<Prepared, ExitCode> {
     let program = daemon.program();
     let fail = |e: &dyn std::fmt::Display| {
@@ -142,13 +154,9 @@ pub fn prepare(daemon: &Daemon) -> Result<Prepared, ExitCode> {
     if !daemon.args.foreground {
         daemonize().map_err(|e| fail(&format_args!("cannot daemonize: {e}")))?;
     }
-    let pid_file = match &pid_path {
-        Some(p) => Some(write_pid_file(p).map_err(|e| fail(&e))?),
-        None => None,
-    };
     Ok(Prepared {
         config,
-        pid_file,
+        pid_path,
         start_uid,
     })
 }
@@ -189,15 +197,9 @@ pub fn run<S: Service>(daemon: Daemon) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let Prepared {
-        config,
-        pid_file,
-        start_uid,
-    } = prepared;
-    let result = rt.block_on(phases::<S>(&daemon, config, start_uid));
+    let result = rt.block_on(phases::<S>(&daemon, prepared));
     // Tasks still running after the drain are abandoned here.
     rt.shutdown_timeout(Duration::from_millis(100));
-    drop(pid_file);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -209,18 +211,16 @@ pub fn run<S: Service>(daemon: Daemon) -> ExitCode {
     }
 }
 
-async fn phases<S: Service>(
-    daemon: &Daemon,
-    config: Config,
-    start_uid: u32,
-) -> Result<(), ServiceError> {
-    let log = init_logging(&config, daemon.schema.component);
+async fn phases<S: Service>(daemon: &Daemon, prepared: Prepared) -> Result<(), ServiceError> {
+    let log = init_logging(&prepared.config, daemon.schema.component);
+    let signals = signals();
+    let pid_file = prepared.write_pid_file()?;
     let mut startup = Startup {
-        config,
-        signals: signals(),
+        config: prepared.config,
+        signals,
         log,
         listeners: Listeners::default(),
-        start_uid,
+        start_uid: prepared.start_uid,
     };
     let mut service = S::start(&mut startup).await?;
     let Startup {
@@ -252,6 +252,7 @@ async fn phases<S: Service>(
     drain(service.drain(), daemon.drain_limit).await;
     service.stop();
     drop(listeners);
+    drop(pid_file);
     Ok(())
 }
 
