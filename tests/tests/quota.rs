@@ -10,22 +10,13 @@
 //! it is refused only when the store is already above the level (here: the
 //! server-wide limit is lowered under a filled store and the node restarted).
 
-#[path = "../src/server_harness.rs"]
-mod server_harness;
-
-#[path = "../src/cluster.rs"]
-mod cluster;
-
-#[path = "../src/gateway_harness.rs"]
-mod gateway_harness;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cluster::*;
-use gateway_harness::*;
+use kc_tests::cluster::*;
+use kc_tests::gateway_harness::*;
 
 /// No server-wide limits; users may override them in the directory.
 const NO_DEFAULT_QUOTA: &[&str] = &["quota_warn = 0", "quota_soft = 0", "quota_hard = 0"];
@@ -120,7 +111,7 @@ fn footprint(c: &Cluster, node: &str, login: &str) -> Footprint {
     }
 }
 
-fn refused_507(r: &server_harness::HttpResponse, what: &str) {
+fn refused_507(r: &kc_tests::server_harness::HttpResponse, what: &str) {
     assert_eq!(r.status, 507, "{what}: {}", r.body);
     assert!(r.body.contains("KCERR_STORE_FULL"), "{what}: {}", r.body);
 }
