@@ -3,22 +3,10 @@
 //! IMAPS), with two sessions where the bug needs two, plus curl's
 //! `imaps://.../INBOX` through the edge.
 
-#[path = "../src/server_harness.rs"]
-mod server_harness;
-
-#[path = "../src/cluster.rs"]
-mod cluster;
-
-#[path = "../src/gateway_harness.rs"]
-mod gateway_harness;
-
-#[path = "../src/mail_stack.rs"]
-mod mail_stack;
-
 use std::process::Command;
 
-use cluster::*;
-use mail_stack::MailStack;
+use kc_tests::cluster::*;
+use kc_tests::mail_stack::MailStack;
 
 /// A user with the `imap` feature (kc-server disables it by default).
 fn user(login: &str) -> UserSpec {
