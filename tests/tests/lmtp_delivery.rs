@@ -4,9 +4,9 @@
 //! recipients, and durability across SIGKILL.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use kc_tests::cluster::*;
+use kc_tests::server_harness::attachment_files;
 
 /// A CRLF message with 8-bit UTF-8 text, a dot-leading line (dot-stuffing
 /// on the wire) and `pad` bytes of filler.
@@ -59,26 +59,6 @@ fn with_attachment(id: &str) -> Vec<u8> {
 
 fn codes(v: &[(u16, String)]) -> Vec<u16> {
     v.iter().map(|(c, _)| *c).collect()
-}
-
-/// Files (not temporaries) under the node's attachment directory.
-fn attachment_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = vec![];
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if !e.file_name().to_string_lossy().starts_with(".tmp") {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 #[test]

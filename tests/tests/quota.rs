@@ -12,11 +12,12 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use kc_tests::cluster::*;
 use kc_tests::gateway_harness::*;
+use kc_tests::server_harness::attachment_files;
 
 /// No server-wide limits; users may override them in the directory.
 const NO_DEFAULT_QUOTA: &[&str] = &["quota_warn = 0", "quota_soft = 0", "quota_hard = 0"];
@@ -55,27 +56,6 @@ fn with_attachment(id: &str, size: usize) -> Vec<u8> {
     }
     m.extend_from_slice(b"--XX--\r\n");
     m
-}
-
-/// The attachment files of a node (temporary files left out).
-fn attachment_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = vec![];
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if !e.file_name().to_string_lossy().starts_with(".tmp") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 fn codes(v: &[(u16, String)]) -> Vec<u16> {
