@@ -219,12 +219,17 @@ pub(super) fn remove_member(c: &Connection, group: i64, member: i64) -> Result<(
     Ok(())
 }
 
-pub(super) fn members(c: &Connection, group: i64) -> Result<Vec<Object>> {
-    let cols = OBJECT_COLS
+/// `OBJECT_COLS` qualified with a table alias, for queries that join `objects`.
+fn object_cols_of(alias: &str) -> String {
+    OBJECT_COLS
         .split(", ")
-        .map(|col| format!("o.{}", col.trim()))
+        .map(|col| format!("{alias}.{}", col.trim()))
         .collect::<Vec<_>>()
-        .join(", ");
+        .join(", ")
+}
+
+pub(super) fn members(c: &Connection, group: i64) -> Result<Vec<Object>> {
+    let cols = object_cols_of("o");
     let mut st = c.prepare(&format!(
         "SELECT {cols} FROM objects o JOIN members m ON m.member_id = o.id WHERE m.group_id = ?1 ORDER BY o.login"
     ))?;
@@ -233,11 +238,7 @@ pub(super) fn members(c: &Connection, group: i64) -> Result<Vec<Object>> {
 }
 
 pub(super) fn groups_of(c: &Connection, member: i64) -> Result<Vec<Object>> {
-    let cols = OBJECT_COLS
-        .split(", ")
-        .map(|col| format!("o.{}", col.trim()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let cols = object_cols_of("o");
     let mut st = c.prepare(&format!(
         "SELECT {cols} FROM objects o JOIN members m ON m.group_id = o.id WHERE m.member_id = ?1 ORDER BY o.login"
     ))?;
