@@ -99,6 +99,20 @@ fn attachment_files(dir: &Path) -> usize {
     n
 }
 
+/// A logged-on, non-admin session of `login` (object `uid`) on `node`.
+pub(crate) fn test_session(node: &Node, uid: i64, login: &str) -> u64 {
+    node.sessions
+        .create(NewSession {
+            user_id: uid,
+            login: login.into(),
+            admin_level: 0,
+            source: "127.0.0.1".into(),
+            capabilities: 0,
+            client_app: "test".into(),
+        })
+        .unwrap()
+}
+
 /// A node over `storage` with the db user plugin and default settings.
 pub(crate) fn test_node(storage: Arc<dyn Storage>) -> Arc<Node> {
     let settings = Settings {
@@ -146,17 +160,7 @@ async fn fetch_stream_expunge_uids_long_poll_user_and_folder() {
         .set_features(uid, &["imap".into()], &["mobile".into()])
         .unwrap();
     let node = test_node(storage.clone());
-    let session = node
-        .sessions
-        .create(NewSession {
-            user_id: uid,
-            login: "john".into(),
-            admin_level: 0,
-            source: "127.0.0.1".into(),
-            capabilities: 0,
-            client_app: "test".into(),
-        })
-        .unwrap();
+    let session = test_session(&node, uid, "john");
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/kc-store/v1/me/", l.local_addr().unwrap());
     let (stop, shutdown) = tokio::sync::watch::channel(false);
@@ -395,17 +399,7 @@ async fn bulk_bodies() {
         )
         .unwrap();
     let node = test_node(storage.clone());
-    let session = node
-        .sessions
-        .create(NewSession {
-            user_id: uid,
-            login: "ann".into(),
-            admin_level: 0,
-            source: "127.0.0.1".into(),
-            capabilities: 0,
-            client_app: "test".into(),
-        })
-        .unwrap();
+    let session = test_session(&node, uid, "ann");
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/kc-store/v1/me/", l.local_addr().unwrap());
     let (stop, shutdown) = tokio::sync::watch::channel(false);

@@ -7,7 +7,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::net::{self, Listener, NetLimits, Shared};
-use crate::session::NewSession;
 use crate::storage::sqlite::SqliteStorage;
 use crate::storage::{ObjectData, ObjectKind, Quota, Storage, StoreType};
 
@@ -82,17 +81,7 @@ async fn store_api_writes_over_quota_store_nothing() {
     let first = big_message(1);
     s.set_quota(uid, &limit(first.len() as i64 + 1000)).unwrap();
     let node = crate::api::http_tests::test_node(s.clone());
-    let session = node
-        .sessions
-        .create(NewSession {
-            user_id: uid,
-            login: "john".into(),
-            admin_level: 0,
-            source: "127.0.0.1".into(),
-            capabilities: 0,
-            client_app: "test".into(),
-        })
-        .unwrap();
+    let session = crate::api::http_tests::test_session(&node, uid, "john");
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
     let (stop, shutdown) = tokio::sync::watch::channel(false);
